@@ -1,0 +1,40 @@
+# make book   set everything up (virtual environment in .venv) and build the HTML book
+# make test   run the whole test suite: nnlib's tests, strict nbval on every notebook, strict book build
+# make lab    open the notebooks in JupyterLab
+# make notebooks   re-execute every notebook from a fresh kernel and store its outputs
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JB_FLAGS := -W -n --keep-going
+
+.PHONY: book test lab notebooks build-book clean
+
+book: $(STAMP) build-book
+	@echo
+	@echo "The book is built. Open it in a browser:"
+	@echo "  file://$(CURDIR)/_build/html/index.html"
+
+build-book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12 for example")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade uv
+	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+	$(MAKE) build-book
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters/
+
+notebooks: $(STAMP)
+	$(PY) tools/run_notebooks.py chapters/*.ipynb
+
+clean:
+	rm -rf _build

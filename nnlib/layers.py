@@ -1,0 +1,202 @@
+"""The layer interface and the fully-connected :class:`Dense` layer.
+
+Every layer follows the same contract (the one Saito's *Deep Learning from
+Scratch* made popular):
+
+* ``forward(x)`` computes the output and keeps what ``backward`` will need;
+* ``backward(grad)`` takes :math:`\\partial L/\\partial \\text{output}`, fills
+  ``layer.grads`` (same keys and shapes as ``layer.params``) and returns
+  :math:`\\partial L/\\partial x`;
+* a layer **never** changes its own parameters: an optimizer does that.
+
+The public ``forward``/``backward`` check their inputs; :class:`nnlib.Model`
+calls the unchecked ``_forward``/``_backward`` inside its training loop, after
+checking the data once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_float_array, check_2d, check_finite, check_positive_int, as_generator
+from .initializers import get_initializer
+
+
+class Layer:
+    """Base class of all layers.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        Trainable parameters (empty for layers without any).
+    grads : dict of str to ndarray
+        Gradients of the loss with respect to ``params``, same keys and shapes,
+        filled by ``backward``.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable numbers in the layer."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def output_features(self, in_features: int) -> int:
+        """Width of the output for an input of width ``in_features``."""
+        return in_features
+
+    def get_config(self) -> dict[str, Any]:
+        """What is needed to rebuild the layer (not its parameter values)."""
+        return {"type": self.name}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{self.name}()"
+
+
+class Dense(Layer):
+    """Fully-connected layer: :math:`Y = X W + b`.
+
+    Parameters
+    ----------
+    in_features : int
+        Number of inputs per sample (columns of ``X``).
+    out_features : int
+        Number of neurons, i.e. outputs per sample.
+    init : str, default "xavier"
+        Name of the weight initialiser: ``"zeros"``, ``"normal"``, ``"small"``,
+        ``"xavier"`` (alias ``"glorot"``) or ``"he"``. Biases always start at 0.
+    rng : None, int or numpy.random.Generator
+        Source of randomness for the initial weights; an int seed gives the same
+        weights every time.
+
+    Attributes
+    ----------
+    params : dict
+        ``"W"``: ndarray of shape ``(in_features, out_features)``, one row per
+        input and one column per neuron; ``"b"``: ndarray of shape
+        ``(out_features,)``, one bias per neuron. This is the layout of
+        scikit-learn's ``coefs_`` and ``intercepts_``.
+    grads : dict
+        ``"W"`` and ``"b"``, the gradients of the loss, filled by ``backward``.
+
+    Notes
+    -----
+    For a batch ``X`` of shape ``(n, in_features)`` and an upstream gradient
+    :math:`G = \\partial L/\\partial Y` of shape ``(n, out_features)``:
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial W} = X^\\top G, \\qquad
+        \\frac{\\partial L}{\\partial b} = \\textstyle\\sum_i G_{i,:}, \\qquad
+        \\frac{\\partial L}{\\partial X} = G W^\\top.
+
+    The loss's own gradient already carries the :math:`1/n` of a batch mean,
+    so the layer does not divide again.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: str = "xavier",
+        rng: None | int | np.random.Generator = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features", "Dense")
+        self.out_features = check_positive_int(out_features, "out_features", "Dense")
+        initializer = get_initializer(init)
+        self.init = init
+        gen = as_generator(rng, "Dense")
+        W = np.asarray(initializer(self.in_features, self.out_features, gen), dtype=np.float64)
+        self.params = {"W": W, "b": np.zeros(self.out_features)}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros(self.out_features)}
+        self._x: np.ndarray | None = None
+
+    def output_features(self, in_features: int) -> int:
+        return self.out_features
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features}
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features} -> {self.out_features})"
+
+    # -- checked public interface -------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x @ W + b`` for ``x`` of shape ``(n_samples, in_features)``."""
+        x = check_2d(x, "x", repr(self), self.in_features)
+        return self._forward(x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """Fill ``grads["W"]``, ``grads["b"]`` and return the gradient for ``x``."""
+        if self._x is None:
+            raise RuntimeError(f"{self!r}: call forward(x) before backward(grad).")
+        grad = check_2d(grad, "grad", repr(self) + ".backward", self.out_features)
+        if grad.shape[0] != self._x.shape[0]:
+            raise ValueError(
+                f"{self!r}.backward: grad has {grad.shape[0]} rows but the last forward pass "
+                f"had {self._x.shape[0]} samples; pass the gradient of that same batch."
+            )
+        return self._backward(grad)
+
+    # -- fast path used by Model ----------------------------------------------------
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x  # kept (not copied) for backward; it is never modified
+        return x @ self.params["W"] + self.params["b"]
+
+    def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        # Write into the existing gradient arrays so that an optimizer holding
+        # them (or a view of them) always sees the latest values.
+        np.matmul(self._x.T, grad, out=self.grads["W"])
+        np.sum(grad, axis=0, out=self.grads["b"])
+        if not need_input_grad:
+            return None
+        return grad @ self.params["W"].T
+
+
+class Activation(Layer):
+    """Base class of element-wise activation layers (no parameters).
+
+    Subclasses implement ``_forward(x)``, which keeps what the derivative
+    needs, and ``_backward(grad)``, which multiplies the incoming gradient by
+    the local derivative (the chain rule: never return the local derivative alone).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "x", repr(self))
+        check_finite(x, "x", repr(self))
+        return self._forward(x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        cached = self._cache()
+        if cached is None:
+            raise RuntimeError(f"{self!r}: call forward(x) before backward(grad).")
+        grad = as_float_array(grad, "grad", repr(self) + ".backward")
+        if grad.shape != cached.shape:
+            raise ValueError(
+                f"{self!r}.backward: grad has shape {grad.shape} but the last forward "
+                f"output had shape {cached.shape}; they must match."
+            )
+        check_finite(grad, "grad", repr(self) + ".backward")
+        return self._backward(grad)
+
+    def _cache(self) -> np.ndarray | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
