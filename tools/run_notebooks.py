@@ -10,12 +10,17 @@ unchanged file.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+# Same setting as the Makefile: one BLAS thread (fast at these sizes, reproducible).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def clean(nb: nbformat.NotebookNode) -> None:
