@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 from typing import Any
 
 
@@ -13,9 +14,9 @@ def show_source(obj: Any) -> Any:
     plain text. Because the text is read from the installed nnlib at run
     time, a chapter that shows it is always showing the code that runs.
     """
-    text = inspect.getsource(obj)
+    text = textwrap.dedent(inspect.getsource(obj))
     try:
         from IPython.display import Code
     except ImportError:  # pragma: no cover - IPython is there whenever a notebook runs
         return text
-    return Code(inspect.cleandoc("\n" + text) if text.startswith(" ") else text, language="python")
+    return Code(text, language="python")
