@@ -148,7 +148,7 @@ class Model:
                     activation = get_activation(act_name)
                 except ValueError as exc:
                     raise ValueError(f"{where}: layer {i}: {exc}") from None
-            layer_init = init or ("he" if act_name == "relu" else "xavier")
+            layer_init = init or ("he" if isinstance(act_name, str) and act_name.lower() == "relu" else "xavier")
             model.add(Dense(entry["input_dim"], entry["output_dim"], init=layer_init, rng=gen))
             if activation is not None:
                 model.add(activation)
@@ -230,6 +230,11 @@ class Model:
 
     def _check_data(self, X: Any, y: Any, loss: Loss, where: str) -> tuple[np.ndarray, np.ndarray]:
         self._require_layers(where)
+        if isinstance(loss, BinaryCrossEntropy) and not isinstance(self.layers[-1], Sigmoid):
+            raise ValueError(
+                f"{where}: BinaryCrossEntropy needs probabilities in [0, 1], but the model's last layer is "
+                f"{self.layers[-1]!r}, not Sigmoid(); end the model with Sigmoid() or use MSE()."
+            )
         X = check_2d(X, "X", where, self.in_features)
         y = match_targets(y, (X.shape[0], self.out_features), where)
         loss._check_targets(y)

@@ -66,6 +66,8 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
+    if not model.layers:
+        raise ValueError("save: the model has no layers, so there is nothing to save; add layers first.")
     layers = []
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(model.layers):
@@ -108,13 +110,24 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in the file, read fully (so zip CRC checks run), never unpickled."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):  # a .npy file: np.load returned the array itself
+            raise ModelFileError(f"{path}: is a single .npy array, not an nnlib model file (.npz).")
+        with data:
             return {key: data[key] for key in data.files}
-    except FileNotFoundError:
+    except (FileNotFoundError, ModelFileError):
         raise
-    except AttributeError:  # np.load returned a plain array (a .npy file): no context manager
-        raise ModelFileError(f"{path}: is a single .npy array, not an nnlib model file (.npz).") from None
-    except Exception as exc:  # zip, zlib, pickle-refusal and format errors alike
+    except ValueError as exc:
+        if "Object arrays cannot be loaded" in str(exc):  # an .npz member that needs unpickling
+            raise ModelFileError(
+                f"{path}: holds pickled Python objects. nnlib never unpickles a file (unpickling can "
+                "run arbitrary code), and nnlib's own files contain none: this is not an nnlib model file."
+            ) from None
+        raise ModelFileError(
+            f"{path}: cannot be read as an nnlib model file: it is not a valid .npz archive, or it "
+            f"is truncated or corrupt ({type(exc).__name__}: {exc})."
+        ) from None
+    except Exception as exc:  # zip, zlib and format errors alike
         raise ModelFileError(
             f"{path}: cannot be read as an nnlib model file: it is not a valid .npz archive, or it "
             f"is truncated or corrupt ({type(exc).__name__}: {exc})."
@@ -154,10 +167,13 @@ def _read_header(path: Path, arrays: dict[str, np.ndarray]) -> list[dict[str, An
 
 
 def _build_layer(path: Path, i: int, config: Any) -> Layer:
-    if not isinstance(config, dict) or config.get("type") not in LAYER_BUILDERS:
-        kind = config.get("type") if isinstance(config, dict) else config
+    if not isinstance(config, dict):
+        raise ModelFileError(
+            f"{path}: layer {i} is a {type(config).__name__} ({config!r}), expected a dict with a 'type' key."
+        )
+    if not isinstance(config.get("type"), str) or config["type"] not in LAYER_BUILDERS:
         valid = ", ".join(LAYER_BUILDERS)
-        raise ModelFileError(f"{path}: layer {i} has unknown type {kind!r}; known types: {valid}.")
+        raise ModelFileError(f"{path}: layer {i} has unknown type {config.get('type')!r}; known types: {valid}.")
     keys, build = LAYER_BUILDERS[config["type"]]
     if set(config) != {"type", *keys}:
         raise ModelFileError(
@@ -184,6 +200,8 @@ def load_model(path: str | os.PathLike) -> Any:
     from .model import Model
 
     path = Path(path)
+    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        path = path.with_name(path.name + ".npz")  # save("m") wrote m.npz; load("m") finds it
     arrays = _read_arrays(path)
     configs = _read_header(path, arrays)
     layers = [_build_layer(path, i, config) for i, config in enumerate(configs)]

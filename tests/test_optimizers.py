@@ -1,0 +1,79 @@
+"""SGD (plain and with momentum) and Adam against updates computed by hand."""
+
+import numpy as np
+import pytest
+
+from nnlib import SGD, Adam
+
+
+@pytest.fixture
+def problem(rng):
+    """Two parameter arrays and two successive gradients for each."""
+    params = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
+    grads = [[rng.standard_normal(p.shape) * s for p, s in zip(params, (1.0, 1e-3))] for _ in range(2)]
+    return params, grads
+
+
+def test_plain_sgd_step_is_exact(problem):
+    params, (g, _) = problem
+    expected = [p - 0.1 * gi for p, gi in zip(params, g)]
+    arrays = list(params)
+    SGD(lr=0.1).step(params, g)
+    for p, e, a in zip(params, expected, arrays):
+        np.testing.assert_array_equal(p, e)
+        assert p is a  # updated in place, so the layers holding it see the change
+
+
+def test_sgd_with_momentum_two_steps(problem):
+    params, (g1, g2) = problem
+    lr, mu = 0.1, 0.9
+    expected = []
+    for p, a, b in zip(params, g1, g2):
+        v = -lr * a
+        p1 = p + v
+        v = mu * v - lr * b
+        expected.append(p1 + v)
+    opt = SGD(lr=lr, momentum=mu)
+    opt.step(params, g1)
+    opt.step(params, g2)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p, e, rtol=1e-15, atol=1e-15)
+
+
+def test_adam_two_steps_match_the_textbook_formula(problem):
+    params, (g1, g2) = problem
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    expected = []
+    for p, a, b in zip(params, g1, g2):
+        p, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+        for t, g in ((1, a), (2, b)):
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g**2
+            m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+            p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        expected.append(p)
+    opt = Adam(lr=lr, beta1=b1, beta2=b2, eps=eps)
+    opt.step(params, g1)
+    assert opt.t == 1
+    opt.step(params, g2)
+    assert opt.t == 2
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p, e, rtol=1e-12, atol=0)
+
+
+def test_adam_first_step_moves_each_parameter_by_about_lr(problem):
+    # After one step m_hat / sqrt(v_hat) = g / |g|: the size of the gradient does not matter.
+    params, (g, _) = problem
+    before = [p.copy() for p in params]
+    Adam(lr=0.01).step(params, g)
+    for p, b, gi in zip(params, before, g):
+        np.testing.assert_allclose(p - b, -0.01 * np.sign(gi), rtol=1e-2)
+
+
+def test_optimizers_do_not_modify_the_gradients(problem):
+    params, (g, _) = problem
+    before = [gi.copy() for gi in g]
+    for opt in (SGD(lr=0.1), SGD(lr=0.1, momentum=0.5), Adam()):
+        opt.step(params, g)
+    for gi, b in zip(g, before):
+        np.testing.assert_array_equal(gi, b)
