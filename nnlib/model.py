@@ -7,10 +7,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._checks import as_generator, check_2d, check_positive_int, match_targets
-from .activations import Sigmoid, get_activation
+from ._checks import as_generator, check_2d, check_positive_int
+from .activations import Sigmoid, Softmax, get_activation
 from .layers import Dense, Layer
-from .losses import BinaryCrossEntropy, Loss, get_loss
+from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, get_loss
 from .metrics import METRICS, accuracy, to_classes
 from .optimizers import Optimizer
 
@@ -27,12 +27,15 @@ class History:
         The epoch numbers, starting at 1.
     stop_reason : str or None
         Why training stopped before ``epochs`` (e.g. the loss threshold), or None.
+    best_epoch : int or None
+        With ``patience``: the epoch whose parameters the model ends with.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.stop_reason: str | None = None
+        self.best_epoch: int | None = None
 
     def _record(self, epoch: int, values: dict[str, float]) -> None:
         self.epoch.append(epoch)
@@ -177,6 +180,28 @@ class Model:
         """Total number of trainable numbers."""
         return sum(layer.n_params for layer in self.layers)
 
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating-point type of the parameters (float64 unless changed with :meth:`astype`)."""
+        for p in self.parameters():
+            return p.dtype
+        return np.dtype(np.float64)
+
+    def astype(self, dtype: Any) -> "Model":
+        """Convert every parameter (and gradient buffer) to ``dtype``, e.g. ``np.float32``; returns the model.
+
+        float32 halves memory traffic and is faster for larger layers; float64
+        (the default) is what the gradient checks need.
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"Model.astype: dtype must be float32 or float64, got {dtype}.")
+        for layer in self.layers:
+            for key in layer.params:
+                layer.params[key] = layer.params[key].astype(dtype)
+                layer.grads[key] = np.zeros_like(layer.params[key])
+        return self
+
     def parameters(self) -> list[np.ndarray]:
         """Every parameter array, layer by layer (the arrays themselves, not copies)."""
         return [p for layer in self.layers for p in layer.params.values()]
@@ -216,7 +241,7 @@ class Model:
     def predict(self, X: Any) -> np.ndarray:
         """Forward pass: outputs of shape ``(n_samples, out_features)`` for ``X`` of shape ``(n_samples, in_features)``."""
         self._require_layers("Model.predict")
-        X = check_2d(X, "X", "Model.predict", self.in_features)
+        X = check_2d(X, "X", "Model.predict", self.in_features).astype(self.dtype, copy=False)
         return self._forward(X)
 
     def predict_classes(self, X: Any, threshold: float = 0.5) -> np.ndarray:
@@ -230,9 +255,14 @@ class Model:
 
     def _check_data(self, X: Any, y: Any, loss: Loss, where: str) -> tuple[np.ndarray, np.ndarray]:
         self._require_layers(where)
-        X = check_2d(X, "X", where, self.in_features)
-        y = match_targets(y, (X.shape[0], self.out_features), where)
-        loss._check_targets(y)
+        if isinstance(loss, SoftmaxCrossEntropy) and isinstance(self.layers[-1], Softmax):
+            raise ValueError(
+                f"{where}: the model ends with Softmax() but SoftmaxCrossEntropy expects logits "
+                "(it applies the softmax itself); remove the final Softmax layer."
+            )
+        dtype = self.dtype
+        X = check_2d(X, "X", where, self.in_features).astype(dtype, copy=False)
+        y = loss._targets(y, (X.shape[0], self.out_features), where).astype(dtype, copy=False)
         return X, y
 
     def _fused(self, loss: Loss) -> bool:
@@ -284,6 +314,7 @@ class Model:
         validation_data: tuple[Any, Any] | None = None,
         shuffle: bool = True,
         loss_threshold: float | None = None,
+        patience: int | None = None,
         verbose: int = 0,
     ) -> History:
         """Train with minibatch gradient descent.
@@ -311,6 +342,10 @@ class Model:
             Reshuffle the samples every epoch (only matters with minibatches).
         loss_threshold : float, optional
             Stop as soon as an epoch's training loss falls below this.
+        patience : int, optional
+            Early stopping on the validation loss (needs ``validation_data``):
+            stop once it has not improved for ``patience`` epochs in a row, and
+            put back the parameters of the best epoch (``history.best_epoch``).
         verbose : int, default 0
             Print a line every ``verbose`` epochs (0: silent).
 
@@ -334,8 +369,15 @@ class Model:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise TypeError(f"{where}: validation_data must be a pair (X_val, y_val).")
             X_val, y_val = self._check_data(*validation_data, loss, where + " (validation_data)")
+        if patience is not None:
+            patience = check_positive_int(patience, "patience", where)
+            if validation_data is None:
+                raise ValueError(f"{where}: patience watches the validation loss; pass validation_data=(X_val, y_val) too.")
+        if loss_threshold is not None and not (isinstance(loss_threshold, (int, float)) and loss_threshold > 0):
+            raise ValueError(f"{where}: loss_threshold must be a positive number, got {loss_threshold!r}.")
         gen = as_generator(rng, where)
         params, grads = self.parameters(), self.gradients()
+        best_val, best_params, waited = np.inf, None, 0
         fused = self._fused(loss)
         want_acc = "accuracy" in metrics
         history = History()
@@ -366,9 +408,24 @@ class Model:
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
             if loss_threshold is not None and record["loss"] < loss_threshold:
                 history.stop_reason = f"loss {record['loss']:.3g} < {loss_threshold:g} at epoch {epoch}"
+            if patience is not None:
+                if record["val_loss"] < best_val:
+                    best_val, waited, history.best_epoch = record["val_loss"], 0, epoch
+                    best_params = [p.copy() for p in params]
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        history.stop_reason = (
+                            f"val_loss has not improved for {patience} epochs; "
+                            f"restored epoch {history.best_epoch}"
+                        )
+            if history.stop_reason is not None:
                 if verbose:
                     print(f"stopped: {history.stop_reason}")
                 break
+        if best_params is not None and history.best_epoch != history.epoch[-1]:
+            for p, best in zip(params, best_params):
+                p[...] = best
         return history
 
     # -- persistence ------------------------------------------------------------------------
