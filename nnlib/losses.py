@@ -51,6 +51,10 @@ class Loss:
         self._check_targets(y)
         return y
 
+    def _value_and_grad(self, y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray]:
+        """Both at once, for the training loop (subclasses may share work between them)."""
+        return self._value(y, p), self._grad(y, p)
+
     def _check_targets(self, y: np.ndarray) -> None:
         """Extra checks on the labels' values (cross-entropy needs 0/1)."""
 
@@ -205,6 +209,7 @@ class SoftmaxCrossEntropy(Loss):
 
     @staticmethod
     def log_softmax(z: np.ndarray) -> np.ndarray:
+        """Row-wise :math:`\\log \\operatorname{softmax}(z)`, computed without forming the softmax."""
         shifted = z - z.max(axis=1, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
@@ -212,9 +217,18 @@ class SoftmaxCrossEntropy(Loss):
         return -np.sum(y * self.log_softmax(z)) / z.shape[0]
 
     def _grad(self, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-        from .activations import softmax
+        return self._value_and_grad(y, z)[1]
 
-        return (softmax(z) - y) / z.shape[0]
+    def _value_and_grad(self, y: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
+        # One pass of exponentials serves both the loss and the gradient.
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        value = -np.sum(y * (shifted - np.log(total))) / z.shape[0]
+        grad = e / total
+        grad -= y
+        grad /= z.shape[0]
+        return value, grad
 
 
 LOSSES: dict[str, type[Loss]] = {

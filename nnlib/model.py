@@ -65,6 +65,7 @@ class Model:
 
     def __init__(self, layers: Iterable[Layer] | None = None) -> None:
         self.layers: list[Layer] = []
+        self._flat: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -210,6 +211,35 @@ class Model:
         """Every gradient array, in the same order as :meth:`parameters`."""
         return [layer.grads[k] for layer in self.layers for k in layer.params]
 
+    def _flat_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """All parameters in one contiguous array, and all gradients in another.
+
+        Each layer's ``params[k]`` and ``grads[k]`` become views into these
+        buffers (values unchanged), so an optimizer updates every parameter
+        with a handful of whole-buffer operations instead of a few per array:
+        at small layer sizes the per-call cost of NumPy, not arithmetic, is
+        what limits speed. Repacked only if a layer's arrays were replaced.
+        """
+        current = self.parameters()
+        if self._flat is not None and len(current) == len(self._flat[2]) and all(
+            a is b for a, b in zip(current, self._flat[2])
+        ):
+            return self._flat[0], self._flat[1]
+        total = sum(p.size for p in self.parameters())
+        flat_p = np.empty(total, dtype=self.dtype)
+        flat_g = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer in self.layers:
+            for key, p in layer.params.items():
+                view_p = flat_p[offset : offset + p.size].reshape(p.shape)
+                view_g = flat_g[offset : offset + p.size].reshape(p.shape)
+                view_p[...] = p
+                view_g[...] = layer.grads[key]
+                layer.params[key], layer.grads[key] = view_p, view_g
+                offset += p.size
+        self._flat = (flat_p, flat_g, self.parameters())
+        return flat_p, flat_g
+
     def named_parameters(self) -> dict[str, np.ndarray]:
         """Parameters by readable name, such as ``"layer0.W"`` and ``"layer0.b"``."""
         return {f"layer{i}.{k}": p for i, layer in enumerate(self.layers) for k, p in layer.params.items()}
@@ -271,11 +301,10 @@ class Model:
 
     def _backprop(self, X: np.ndarray, y: np.ndarray, loss: Loss, fused: bool) -> tuple[float, np.ndarray]:
         y_hat = self._forward(X)
-        value = loss._value(y, y_hat)
         if fused:
-            grad, layers = loss.grad_wrt_logits(y, y_hat), self.layers[:-1]
+            value, grad, layers = loss._value(y, y_hat), loss.grad_wrt_logits(y, y_hat), self.layers[:-1]
         else:
-            grad, layers = loss._grad(y, y_hat), self.layers
+            (value, grad), layers = loss._value_and_grad(y, y_hat), self.layers
         for i in range(len(layers) - 1, -1, -1):
             grad = layers[i]._backward(grad, need_input_grad=i > 0)
         return float(value), y_hat
@@ -376,7 +405,8 @@ class Model:
         if loss_threshold is not None and not (isinstance(loss_threshold, (int, float)) and loss_threshold > 0):
             raise ValueError(f"{where}: loss_threshold must be a positive number, got {loss_threshold!r}.")
         gen = as_generator(rng, where)
-        params, grads = self.parameters(), self.gradients()
+        flat_p, flat_g = self._flat_buffers()
+        params, grads = [flat_p], [flat_g]
         best_val, best_params, waited = np.inf, None, 0
         fused = self._fused(loss)
         want_acc = "accuracy" in metrics
