@@ -3,12 +3,12 @@
 Samples are rows: ``X`` has shape ``(n_samples, n_features)``.
 """
 
-from .activations import ReLU, Sigmoid, Tanh, relu, sigmoid, tanh
+from .activations import ReLU, Sigmoid, Softmax, Tanh, relu, sigmoid, softmax, tanh
 from .display import show_source
 from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .initializers import INITIALIZERS, get_initializer
 from .layers import Activation, Dense, Layer
-from .losses import MSE, BinaryCrossEntropy, Loss
+from .losses import MSE, BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .metrics import accuracy, to_classes
 from .model import History, Model
 from .optimizers import SGD, Adam, Optimizer
@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "Adam", "BinaryCrossEntropy", "Dense", "History", "INITIALIZERS", "Layer", "Loss",
-    "MSE", "Model", "ModelFileError", "Optimizer", "ReLU", "SGD", "Sigmoid", "Tanh", "__version__",
+    "MSE", "Model", "ModelFileError", "Optimizer", "ReLU", "SGD", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh", "__version__",
     "accuracy", "get_initializer", "gradient_check", "load_model", "numerical_gradient",
     "plot_decision_boundary", "plot_history", "relative_error", "relu", "save_model", "show_source", "sigmoid",
-    "tanh", "to_classes",
+    "softmax", "tanh", "to_classes",
 ]

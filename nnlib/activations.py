@@ -40,6 +40,16 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, r, e * r)
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, :math:`e^{z_j} / \\sum_l e^{z_l}`, of a 2-D array.
+
+    The row maximum is subtracted first: mathematically a no-op, but it keeps
+    every exponential in (0, 1], so no logit is large enough to overflow.
+    """
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def relu(z: np.ndarray) -> np.ndarray:
     """Rectified linear unit, :math:`\\max(z, 0)`."""
     return np.maximum(z, 0.0)
@@ -106,10 +116,46 @@ class ReLU(Activation):
         return grad * self._mask
 
 
+class Softmax(Activation):
+    """Softmax over each row: turns scores into class probabilities.
+
+    Backward, with :math:`s` the forward output and :math:`g` the incoming
+    gradient of one row: :math:`s \\odot (g - \\langle g, s \\rangle)`.
+
+    To train a classifier use a final Dense layer (logits) with
+    :class:`nnlib.SoftmaxCrossEntropy`, which is stabler and cheaper; this
+    layer is for turning logits into probabilities, or for experiments.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out: np.ndarray | None = None
+
+    def _cache(self) -> np.ndarray | None:
+        return self._out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2:
+            raise ValueError(
+                f"Softmax(): expected a 2-D array of shape (n_samples, n_classes), got shape {x.shape}."
+            )
+        return super().forward(x)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        self._out = softmax(x)
+        return self._out
+
+    def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
+        s = self._out
+        return s * (grad - np.sum(grad * s, axis=1, keepdims=True))
+
+
 ACTIVATIONS: dict[str, type[Activation]] = {
     "sigmoid": Sigmoid,
     "relu": ReLU,
     "tanh": Tanh,
+    "softmax": Softmax,
 }
 
 

@@ -157,7 +157,9 @@ class Dense(Layer):
     # -- fast path used by Model ----------------------------------------------------
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x  # kept (not copied) for backward; it is never modified
-        return x @ self.params["W"] + self.params["b"]
+        out = x @ self.params["W"]
+        out += self.params["b"]  # in place: one array per call instead of two
+        return out
 
     def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         # Write into the existing gradient arrays so that an optimizer holding

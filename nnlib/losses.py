@@ -41,10 +41,19 @@ class Loss:
         if p.ndim == 0 or p.size == 0:
             raise ValueError(f"{where}: y_pred must hold at least one prediction, got shape {p.shape}.")
         check_finite(p, "y_pred", where)
-        y = match_targets(y_true, p.shape, where)
-        self._check_targets(y)
+        y = self._targets(y_true, p.shape, where)
         self._check_predictions(p)
         return y, p
+
+    def _targets(self, y_true: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+        """Labels as a float array of the predictions' ``shape``, checked."""
+        y = match_targets(y_true, shape, where)
+        self._check_targets(y)
+        return y
+
+    def _value_and_grad(self, y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray]:
+        """Both at once, for the training loop (subclasses may share work between them)."""
+        return self._value(y, p), self._grad(y, p)
 
     def _check_targets(self, y: np.ndarray) -> None:
         """Extra checks on the labels' values (cross-entropy needs 0/1)."""
@@ -140,9 +149,92 @@ class BinaryCrossEntropy(Loss):
         return (p - y) / p.size
 
 
+class SoftmaxCrossEntropy(Loss):
+    r"""Softmax followed by cross-entropy, computed from the logits in one stable step.
+
+    For logits :math:`Z` of shape ``(n, k)`` and one-hot labels :math:`Y`:
+
+    .. math::
+
+        \log p_{ij} = z_{ij} - \max_l z_{il} - \log \sum_l e^{z_{il} - \max_l z_{il}},
+        \qquad
+        L = -\frac{1}{n} \sum_{i,j} Y_{ij} \log p_{ij},
+        \qquad
+        \frac{\partial L}{\partial Z} = \frac{\operatorname{softmax}(Z) - Y}{n}
+
+    Subtracting the row maximum keeps every exponential in (0, 1], so no
+    logit is too large; working with :math:`\log p` directly means a
+    probability that rounds to 0 never reaches ``log(0)``. The model's last
+    layer is therefore a :class:`~nnlib.Dense` producing logits, not a
+    :class:`~nnlib.Softmax`.
+
+    Labels can be integer class indices of shape ``(n,)`` (values 0 to k-1)
+    or one-hot rows of shape ``(n, k)``. Note the mean is over *samples*, not
+    over the ``n * k`` entries.
+    """
+
+    def _targets(self, y_true: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+        if len(shape) != 2 or shape[1] < 2:
+            raise ValueError(
+                f"{where}: {self.name} needs logits of shape (n_samples, n_classes) with at least "
+                f"2 classes, got {shape}. For two classes with one output, use BinaryCrossEntropy."
+            )
+        n, k = shape
+        y = np.asarray(y_true)
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+            y = y.reshape(-1)
+            if y.shape[0] != n:
+                raise ValueError(f"{where}: got {y.shape[0]} labels for {n} samples.")
+            if not (np.issubdtype(y.dtype, np.integer) or (
+                np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))
+            )):
+                raise ValueError(
+                    f"{where}: class labels must be whole numbers from 0 to {k - 1}, got dtype {y.dtype}."
+                )
+            if y.min() < 0 or y.max() >= k:
+                raise ValueError(
+                    f"{where}: class labels must lie in 0..{k - 1} for {k} outputs, found values from "
+                    f"{int(y.min())} to {int(y.max())}."
+                )
+            one_hot = np.zeros(shape, dtype=np.float64)
+            one_hot[np.arange(n), y.astype(np.intp)] = 1.0
+            return one_hot
+        y = match_targets(y_true, shape, where)
+        if (y < 0).any() or (y > 1).any() or not np.allclose(y.sum(axis=1), 1.0):
+            raise ValueError(
+                f"{where}: one-hot labels must be rows of non-negative numbers that sum to 1; "
+                "pass integer class indices of shape (n_samples,) instead if that is what you have."
+            )
+        return y
+
+    @staticmethod
+    def log_softmax(z: np.ndarray) -> np.ndarray:
+        """Row-wise :math:`\\log \\operatorname{softmax}(z)`, computed without forming the softmax."""
+        shifted = z - z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def _value(self, y: np.ndarray, z: np.ndarray) -> float:
+        return -np.sum(y * self.log_softmax(z)) / z.shape[0]
+
+    def _grad(self, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return self._value_and_grad(y, z)[1]
+
+    def _value_and_grad(self, y: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
+        # One pass of exponentials serves both the loss and the gradient.
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        value = -np.sum(y * (shifted - np.log(total))) / z.shape[0]
+        grad = e / total
+        grad -= y
+        grad /= z.shape[0]
+        return value, grad
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE,
     "binary_crossentropy": BinaryCrossEntropy,
+    "softmax_crossentropy": SoftmaxCrossEntropy,
 }
 
 

@@ -7,10 +7,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._checks import as_generator, check_2d, check_positive_int, match_targets
-from .activations import Sigmoid, get_activation
+from ._checks import as_generator, check_2d, check_positive_int
+from .activations import Sigmoid, Softmax, get_activation
 from .layers import Dense, Layer
-from .losses import BinaryCrossEntropy, Loss, get_loss
+from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, get_loss
 from .metrics import METRICS, accuracy, to_classes
 from .optimizers import Optimizer
 
@@ -27,12 +27,15 @@ class History:
         The epoch numbers, starting at 1.
     stop_reason : str or None
         Why training stopped before ``epochs`` (e.g. the loss threshold), or None.
+    best_epoch : int or None
+        With ``patience``: the epoch whose parameters the model ends with.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.stop_reason: str | None = None
+        self.best_epoch: int | None = None
 
     def _record(self, epoch: int, values: dict[str, float]) -> None:
         self.epoch.append(epoch)
@@ -62,6 +65,7 @@ class Model:
 
     def __init__(self, layers: Iterable[Layer] | None = None) -> None:
         self.layers: list[Layer] = []
+        self._flat: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -177,6 +181,28 @@ class Model:
         """Total number of trainable numbers."""
         return sum(layer.n_params for layer in self.layers)
 
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating-point type of the parameters (float64 unless changed with :meth:`astype`)."""
+        for p in self.parameters():
+            return p.dtype
+        return np.dtype(np.float64)
+
+    def astype(self, dtype: Any) -> "Model":
+        """Convert every parameter (and gradient buffer) to ``dtype``, e.g. ``np.float32``; returns the model.
+
+        float32 halves memory traffic and is faster for larger layers; float64
+        (the default) is what the gradient checks need.
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"Model.astype: dtype must be float32 or float64, got {dtype}.")
+        for layer in self.layers:
+            for key in layer.params:
+                layer.params[key] = layer.params[key].astype(dtype)
+                layer.grads[key] = np.zeros_like(layer.params[key])
+        return self
+
     def parameters(self) -> list[np.ndarray]:
         """Every parameter array, layer by layer (the arrays themselves, not copies)."""
         return [p for layer in self.layers for p in layer.params.values()]
@@ -184,6 +210,35 @@ class Model:
     def gradients(self) -> list[np.ndarray]:
         """Every gradient array, in the same order as :meth:`parameters`."""
         return [layer.grads[k] for layer in self.layers for k in layer.params]
+
+    def _flat_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """All parameters in one contiguous array, and all gradients in another.
+
+        Each layer's ``params[k]`` and ``grads[k]`` become views into these
+        buffers (values unchanged), so an optimizer updates every parameter
+        with a handful of whole-buffer operations instead of a few per array:
+        at small layer sizes the per-call cost of NumPy, not arithmetic, is
+        what limits speed. Repacked only if a layer's arrays were replaced.
+        """
+        current = self.parameters()
+        if self._flat is not None and len(current) == len(self._flat[2]) and all(
+            a is b for a, b in zip(current, self._flat[2])
+        ):
+            return self._flat[0], self._flat[1]
+        total = sum(p.size for p in self.parameters())
+        flat_p = np.empty(total, dtype=self.dtype)
+        flat_g = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer in self.layers:
+            for key, p in layer.params.items():
+                view_p = flat_p[offset : offset + p.size].reshape(p.shape)
+                view_g = flat_g[offset : offset + p.size].reshape(p.shape)
+                view_p[...] = p
+                view_g[...] = layer.grads[key]
+                layer.params[key], layer.grads[key] = view_p, view_g
+                offset += p.size
+        self._flat = (flat_p, flat_g, self.parameters())
+        return flat_p, flat_g
 
     def named_parameters(self) -> dict[str, np.ndarray]:
         """Parameters by readable name, such as ``"layer0.W"`` and ``"layer0.b"``."""
@@ -216,7 +271,7 @@ class Model:
     def predict(self, X: Any) -> np.ndarray:
         """Forward pass: outputs of shape ``(n_samples, out_features)`` for ``X`` of shape ``(n_samples, in_features)``."""
         self._require_layers("Model.predict")
-        X = check_2d(X, "X", "Model.predict", self.in_features)
+        X = check_2d(X, "X", "Model.predict", self.in_features).astype(self.dtype, copy=False)
         return self._forward(X)
 
     def predict_classes(self, X: Any, threshold: float = 0.5) -> np.ndarray:
@@ -235,9 +290,14 @@ class Model:
                 f"{where}: BinaryCrossEntropy needs probabilities in [0, 1], but the model's last layer is "
                 f"{self.layers[-1]!r}, not Sigmoid(); end the model with Sigmoid() or use MSE()."
             )
-        X = check_2d(X, "X", where, self.in_features)
-        y = match_targets(y, (X.shape[0], self.out_features), where)
-        loss._check_targets(y)
+        if isinstance(loss, SoftmaxCrossEntropy) and isinstance(self.layers[-1], Softmax):
+            raise ValueError(
+                f"{where}: the model ends with Softmax() but SoftmaxCrossEntropy expects logits "
+                "(it applies the softmax itself); remove the final Softmax layer."
+            )
+        dtype = self.dtype
+        X = check_2d(X, "X", where, self.in_features).astype(dtype, copy=False)
+        y = loss._targets(y, (X.shape[0], self.out_features), where).astype(dtype, copy=False)
         return X, y
 
     def _fused(self, loss: Loss) -> bool:
@@ -246,11 +306,10 @@ class Model:
 
     def _backprop(self, X: np.ndarray, y: np.ndarray, loss: Loss, fused: bool) -> tuple[float, np.ndarray]:
         y_hat = self._forward(X)
-        value = loss._value(y, y_hat)
         if fused:
-            grad, layers = loss.grad_wrt_logits(y, y_hat), self.layers[:-1]
+            value, grad, layers = loss._value(y, y_hat), loss.grad_wrt_logits(y, y_hat), self.layers[:-1]
         else:
-            grad, layers = loss._grad(y, y_hat), self.layers
+            (value, grad), layers = loss._value_and_grad(y, y_hat), self.layers
         for i in range(len(layers) - 1, -1, -1):
             grad = layers[i]._backward(grad, need_input_grad=i > 0)
         return float(value), y_hat
@@ -289,6 +348,7 @@ class Model:
         validation_data: tuple[Any, Any] | None = None,
         shuffle: bool = True,
         loss_threshold: float | None = None,
+        patience: int | None = None,
         verbose: int = 0,
     ) -> History:
         """Train with minibatch gradient descent.
@@ -316,6 +376,10 @@ class Model:
             Reshuffle the samples every epoch (only matters with minibatches).
         loss_threshold : float, optional
             Stop as soon as an epoch's training loss falls below this.
+        patience : int, optional
+            Early stopping on the validation loss (needs ``validation_data``):
+            stop once it has not improved for ``patience`` epochs in a row, and
+            put back the parameters of the best epoch (``history.best_epoch``).
         verbose : int, default 0
             Print a line every ``verbose`` epochs (0: silent).
 
@@ -339,8 +403,16 @@ class Model:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise TypeError(f"{where}: validation_data must be a pair (X_val, y_val).")
             X_val, y_val = self._check_data(*validation_data, loss, where + " (validation_data)")
+        if patience is not None:
+            patience = check_positive_int(patience, "patience", where)
+            if validation_data is None:
+                raise ValueError(f"{where}: patience watches the validation loss; pass validation_data=(X_val, y_val) too.")
+        if loss_threshold is not None and not (isinstance(loss_threshold, (int, float)) and loss_threshold > 0):
+            raise ValueError(f"{where}: loss_threshold must be a positive number, got {loss_threshold!r}.")
         gen = as_generator(rng, where)
-        params, grads = self.parameters(), self.gradients()
+        flat_p, flat_g = self._flat_buffers()
+        params, grads = [flat_p], [flat_g]
+        best_val, best_params, waited = np.inf, None, 0
         fused = self._fused(loss)
         want_acc = "accuracy" in metrics
         history = History()
@@ -371,9 +443,24 @@ class Model:
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
             if loss_threshold is not None and record["loss"] < loss_threshold:
                 history.stop_reason = f"loss {record['loss']:.3g} < {loss_threshold:g} at epoch {epoch}"
+            if patience is not None:
+                if record["val_loss"] < best_val:
+                    best_val, waited, history.best_epoch = record["val_loss"], 0, epoch
+                    best_params = [p.copy() for p in params]
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        history.stop_reason = (
+                            f"val_loss has not improved for {patience} epochs; "
+                            f"restored epoch {history.best_epoch}"
+                        )
+            if history.stop_reason is not None:
                 if verbose:
                     print(f"stopped: {history.stop_reason}")
                 break
+        if best_params is not None and history.best_epoch != history.epoch[-1]:
+            for p, best in zip(params, best_params):
+                p[...] = best
         return history
 
     # -- persistence ------------------------------------------------------------------------

@@ -112,15 +112,25 @@ class Adam(Optimizer):
         if self._new_params(params):
             self._m = [np.zeros_like(p) for p in params]
             self._v = [np.zeros_like(p) for p in params]
+            self._tmp = [(np.empty_like(p), np.empty_like(p)) for p in params]
             self.t = 0
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         # Fold both bias corrections into one step size.
         step = self.lr * np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         eps = self.eps * np.sqrt(1.0 - b2**self.t)
-        for p, g, m, v in zip(params, grads, self._m, self._v):
+        for p, g, m, v, (t1, t2) in zip(params, grads, self._m, self._v, self._tmp):
+            # m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= step m / (sqrt(v) + eps),
+            # written with preallocated buffers: no temporary arrays per step.
             m *= b1
-            m += (1.0 - b1) * g
+            np.multiply(g, 1.0 - b1, out=t1)
+            m += t1
             v *= b2
-            v += (1.0 - b2) * (g * g)
-            p -= step * m / (np.sqrt(v) + eps)
+            np.multiply(g, g, out=t1)
+            t1 *= 1.0 - b2
+            v += t1
+            np.multiply(m, step, out=t1)
+            np.sqrt(v, out=t2)
+            t2 += eps
+            t1 /= t2
+            p -= t1

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ReLU, Sigmoid, Tanh
+from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .layers import Dense, Layer
 
 FORMAT_NAME = "nnlib-model"
@@ -49,6 +49,7 @@ LAYER_BUILDERS: dict[str, tuple[tuple[str, ...], Any]] = {
     "Sigmoid": ((), lambda config: Sigmoid()),
     "ReLU": ((), lambda config: ReLU()),
     "Tanh": ((), lambda config: Tanh()),
+    "Softmax": ((), lambda config: Softmax()),
 }
 
 
@@ -232,6 +233,10 @@ def load_model(path: str | os.PathLike) -> Any:
             raise ModelFileError(f"{path}: parameter {name} has dtype {value.dtype}, expected floating point.")
         if not np.isfinite(value).all():
             raise ModelFileError(f"{path}: parameter {name} contains NaN or infinity.")
+    dtypes = {stored[name].dtype for name in expected}
+    if dtypes == {np.dtype(np.float32)}:
+        model.astype(np.float32)  # a float32 model comes back as float32
+        expected = model.named_parameters()
     for name, target in expected.items():
         target[...] = stored[name]
     return model

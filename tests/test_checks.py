@@ -10,7 +10,7 @@ from helpers import spec
 from nnlib import (MSE, SGD, Adam, BinaryCrossEntropy, Dense, Model, ReLU, Sigmoid, Tanh, accuracy,
                    gradient_check, relative_error)
 
-VALID_ACTIVATIONS = r"choose one of 'sigmoid', 'relu', 'tanh' \(or None for a linear layer\)"
+VALID_ACTIVATIONS = r"choose one of 'sigmoid', 'relu', 'tanh', 'softmax' \(or None for a linear layer\)"
 VALID_INITS = r"choose one of 'zeros', 'normal', 'small', 'xavier', 'glorot', 'he'"
 
 
@@ -168,9 +168,9 @@ def test_unknown_initialiser_lists_the_valid_ones():
 
 
 def test_unknown_activation_lists_the_valid_ones():
-    message = rf"Model.from_architecture: layer 1: Unknown activation 'softmax'; {VALID_ACTIVATIONS}\."
+    message = rf"Model.from_architecture: layer 1: Unknown activation 'swish'; {VALID_ACTIVATIONS}\."
     with pytest.raises(ValueError, match=message):
-        Model.from_architecture(spec((2, 3, "relu"), (3, 2, "softmax")))
+        Model.from_architecture(spec((2, 3, "relu"), (3, 2, "swish")))
 
 
 def test_unknown_loss_lists_the_valid_ones(model, data):
