@@ -2,6 +2,7 @@
 # make test   run the whole test suite: nnlib's tests, strict nbval on every notebook, strict book build
 # make lab    open the notebooks in JupyterLab
 # make notebooks   re-execute every notebook from a fresh kernel and store its outputs
+# make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test lab notebooks build-book clean
+.PHONY: book test lab notebooks build-book bench clean
 
 book: $(STAMP) build-book
 	@echo
@@ -41,6 +42,9 @@ lab: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py chapters/*.ipynb
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf _build

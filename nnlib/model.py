@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ._checks import as_generator, check_2d, check_positive_int
+from ._progress import ProgressBar
 from .activations import Sigmoid, Softmax, get_activation
 from .layers import Dense, Layer
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, get_loss
@@ -350,6 +351,7 @@ class Model:
         loss_threshold: float | None = None,
         patience: int | None = None,
         verbose: int = 0,
+        progress: bool | None = None,
     ) -> History:
         """Train with minibatch gradient descent.
 
@@ -382,6 +384,10 @@ class Model:
             put back the parameters of the best epoch (``history.best_epoch``).
         verbose : int, default 0
             Print a line every ``verbose`` epochs (0: silent).
+        progress : bool, optional
+            Show a one-line progress bar on standard error. By default it is
+            shown only when standard error is an interactive terminal (and
+            ``verbose`` is off), so it never appears in notebooks, tests or logs.
 
         Returns
         -------
@@ -416,6 +422,9 @@ class Model:
         fused = self._fused(loss)
         want_acc = "accuracy" in metrics
         history = History()
+        # The bar and verbose lines would interleave: by default, one or the other.
+        show_bar = ProgressBar.wanted(progress) if progress is not None or not verbose else False
+        bar = ProgressBar(epochs) if show_bar else None
         for epoch in range(1, epochs + 1):
             if shuffle and batch_size < n:
                 order = gen.permutation(n)
@@ -439,6 +448,8 @@ class Model:
                 if want_acc:
                     record["val_accuracy"] = accuracy(y_val, y_val_hat)
             history._record(epoch, record)
+            if bar is not None:
+                bar.update(epoch, record)
             if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
             if loss_threshold is not None and record["loss"] < loss_threshold:
@@ -458,6 +469,8 @@ class Model:
                 if verbose:
                     print(f"stopped: {history.stop_reason}")
                 break
+        if bar is not None:
+            bar.close()
         if best_params is not None and history.best_epoch != history.epoch[-1]:
             for p, best in zip(params, best_params):
                 p[...] = best

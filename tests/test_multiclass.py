@@ -210,3 +210,13 @@ def test_adam_matches_two_steps_computed_by_hand():
         grad[...] = g
         opt.step([p], [grad])
     np.testing.assert_allclose(p, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_progress_bar_on_request_and_off_by_default_when_not_a_terminal(capsys):
+    X, y = three_class_data(n=20)
+    classifier().fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(0.1), epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("\repoch ") and "epoch 3/3 [########################] loss " in err
+    assert err.endswith("\n")
+    classifier().fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(0.1), epochs=3)  # pytest's stderr is no TTY
+    assert capsys.readouterr().err == ""
