@@ -1,0 +1,607 @@
+"""The exercise checkers (nnlib.exercises) and the exercises in the chapter notebooks.
+
+For every checker: the model solution published in the notebook passes, its stub says
+NOT DONE YET, and several wrong answers (a constant, a wrong shape, a formula off by a
+factor, the classic mistake of the exercise, and more) fail with a message that says
+what is wrong. Then the JSON log, the output rules (one verdict line, deterministic, no
+leaked warnings, never raising), and the agreement between the notebooks and EXERCISES.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import pickle
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import nnlib
+import nnlib.exercises as ex
+from nnlib import SGD, Dense, Model, ReLU, Sigmoid, Tanh, sigmoid
+
+CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-5]_*.ipynb"))
+STUB_LINE = "raise NotImplementedError(\"write your solution here\")"
+LABEL_RE = re.compile(r"^```\{exercise\}\s*\n:label: (ex-(\d\d)-[a-z0-9-]+)\s*\n", re.M)
+
+
+# -- reading the exercises out of the notebooks ---------------------------------------------------
+def _read_exercises():
+    """Every exercise in book order: label, chapter file, statement, solution cells, check cell."""
+    found = []
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        cells = nb.cells
+        imports = None
+        for i, cell in enumerate(cells):
+            if cell.cell_type == "markdown" and cell.source.startswith("## Exercises"):
+                imports = cells[i + 1].source
+            match = LABEL_RE.match(cell.source) if cell.cell_type == "markdown" else None
+            if not match:
+                continue
+            assert cells[i + 1].source.startswith("```{solution-start} " + match.group(1)), match.group(1)
+            j = i + 2
+            solutions = []
+            while not cells[j].source.startswith("```{solution-end}"):
+                solutions.append(cells[j])
+                j += 1
+            check = cells[j + 1] if j + 1 < len(cells) and "check" in cells[j + 1].metadata.get("tags", []) else None
+            found.append(dict(label=match.group(1), chapter=int(match.group(2)), path=path, statement=cell,
+                              solutions=solutions, check=check, imports=imports))
+    return found
+
+
+EXERCISE_CELLS = _read_exercises()
+CODING = {e["label"]: e for e in EXERCISE_CELLS if e["check"] is not None}
+
+
+def _namespace(label: str) -> dict:
+    """What a notebook has defined when it reaches the exercise: numpy, nnlib and the section's imports."""
+    ns: dict = {}
+    exec("import json\nimport numpy as np\nfrom nnlib import *", ns)
+    exec(CODING[label]["imports"], ns)
+    return ns
+
+
+def run_notebook_check(label: str, capsys, source: str | None = None) -> str:
+    """Define the solution (or ``source`` instead), run the notebook's check cell, return its output."""
+    exercise = CODING[label]
+    ns = _namespace(label)
+    exec(source if source is not None else exercise["solutions"][0].source, ns)
+    capsys.readouterr()
+    exec(exercise["check"].source, ns)
+    return capsys.readouterr().out
+
+
+def run(checker, *funcs, capsys) -> str:
+    capsys.readouterr()
+    assert checker(*funcs) is None
+    return capsys.readouterr().out
+
+
+def assert_fail(out: str, label: str, *fragments: str) -> None:
+    first = out.splitlines()[0]
+    assert first.startswith(f"{label}: FAIL - "), out
+    for fragment in fragments:
+        assert fragment in out, f"{fragment!r} not in:\n{out}"
+
+
+# -- the published solutions pass, the stubs are NOT DONE YET ------------------------------------------
+@pytest.mark.parametrize("label", list(CODING))
+def test_model_solution_passes(label, capsys):
+    out = run_notebook_check(label, capsys)
+    assert re.fullmatch(rf"{label}: PASS \(\d+ checks\)\n", out), out
+
+
+@pytest.mark.parametrize("label", list(CODING))
+def test_stub_is_not_done_yet(label, capsys):
+    stub = CODING[label]["solutions"][0].metadata["nnlib"]["stub"]
+    out = run_notebook_check(label, capsys, source=stub)
+    first_function = ast.parse(stub).body[0].name
+    assert out == (f"{label}: NOT DONE YET - {first_function} raises NotImplementedError; "
+                   "write your solution above and run this cell again.\n")
+
+
+# -- wrong answers, exercise by exercise -------------------------------------------------------------
+def test_neuron_forward_wrong_answers(capsys):
+    label, check = "ex-01-neuron-forward", ex.check_neuron_forward
+    assert_fail(run(check, lambda X, w, b: np.full(X.shape[0], 0.5), capsys=capsys), label,
+                "wrong values", "expected = [0.3775 0.6682 0.525 ]", "every value you returned is the same")
+    assert_fail(run(check, lambda X, w, b: sigmoid(X @ w.reshape(-1, 1) + b), capsys=capsys), label,
+                "has shape (3, 1)", "expected (3,)", ".ravel()")
+    assert_fail(run(check, lambda X, w, b: 2 * sigmoid(X @ w + b), capsys=capsys), label,
+                "every value is 2 times the expected one")
+    # the classic mistakes: the textbook sigmoid overflows; the bias or the sigmoid forgotten
+    assert_fail(run(check, lambda X, w, b: 1 / (1 + np.exp(-(X @ w + b))), capsys=capsys), label,
+                "caused a warning: RuntimeWarning: overflow encountered in exp", "exponentiate only -|z|")
+    assert_fail(run(check, lambda X, w, b: sigmoid(X @ w), capsys=capsys), label, "the bias b is missing")
+    assert_fail(run(check, lambda X, w, b: X @ w + b, capsys=capsys), label, "pass them through the sigmoid")
+    # right on the shown inputs only: a hidden case catches it
+    def shown_only(X, w, b):
+        return sigmoid(X @ w + b) if X.shape[1] == 3 or X.shape == (3, 1) else np.zeros(len(X))
+
+    assert_fail(run(check, shown_only, capsys=capsys), label, "on hidden test 1",
+                "a hidden test case with X of shape (7, 4)")
+
+
+def test_tanh_derivative_wrong_answers(capsys):
+    label, check = "ex-01-tanh-derivative", ex.check_tanh_derivative
+    assert_fail(run(check, lambda z: 0.42, capsys=capsys), label, "has shape ()", "expected (3,)")
+    assert_fail(run(check, lambda z: np.ones_like(z), capsys=capsys), label, "wrong values")
+    assert_fail(run(check, lambda z: (1 - np.tanh(z) ** 2).ravel(), capsys=capsys), label,
+                "has shape (4,) on a (2, 2) array")
+    assert_fail(run(check, lambda z: 2 * (1 - np.tanh(z) ** 2), capsys=capsys), label, "2 times the expected")
+    assert_fail(run(check, lambda z: 1 - z**2, capsys=capsys), label,
+                "1 - z**2 uses the input z", "gradient check of tanh: relative error 8.1e-01")
+    assert_fail(run(check, lambda z: 1 - np.tanh(z), capsys=capsys), label, "the square is missing")
+
+
+def test_tanh_derivative_accepts_an_equivalent_formula(capsys):
+    out = run(ex.check_tanh_derivative, lambda z: 1 / np.cosh(z) ** 2, capsys=capsys)
+    assert out.startswith("ex-01-tanh-derivative: PASS")
+
+
+def test_gate_weights_wrong_answers(capsys):
+    label, check = "ex-01-gate-weights", ex.check_gate_weights
+    assert_fail(run(check, lambda gate: (np.array([10.0, 10.0]), -15.0), capsys=capsys), label,
+                "the neuron for OR is wrong", "<- off by 0.1 or more")
+    assert_fail(run(check, lambda gate: (np.array([10.0, 10.0, 0.0]), -15.0), capsys=capsys), label,
+                "w of gate AND has shape (3,), expected (2,)")
+    assert_fail(run(check, lambda gate: np.array([10.0, 10.0, -15.0]), capsys=capsys), label,
+                "must return a pair (w, b)")
+    # off by a factor: the right boundaries with unit weights are not decisive enough
+    small = {"AND": ([1, 1], -1.5), "OR": ([1, 1], -0.5), "NAND": ([-1, -1], 1.5), "NOR": ([-1, -1], 0.5)}
+    assert_fail(run(check, lambda gate: (np.array(small[gate][0], float), small[gate][1]), capsys=capsys), label,
+                "the neuron for AND is wrong", "0.3775")
+    # the classic mistake: no bias (the corner (0, 0) always gives 0.5)
+    assert_fail(run(check, lambda gate: (np.array([10.0, 10.0]), 0.0), capsys=capsys), label,
+                " 0   0     0    0.5000   <- off by 0.1 or more", "b = 0.0;")
+
+
+def test_dense_forward_wrong_answers(capsys):
+    label, check = "ex-02-dense-forward", ex.check_dense_forward
+    assert_fail(run(check, lambda X, W, b: np.ones((X.shape[0], W.shape[1])), capsys=capsys), label,
+                "every value you returned is the same")
+    assert_fail(run(check, lambda X, W, b: (X @ W + b).T, capsys=capsys), label,
+                "has shape (2, 4)", "one column per sample (source B's layout)")
+    assert_fail(run(check, lambda X, W, b: 0.5 * (X @ W + b), capsys=capsys), label, "0.5 times the expected")
+    assert_fail(run(check, lambda X, W, b: X @ W, capsys=capsys), label, "the bias b is missing")
+    # W transposed only goes through the shape checks for a square W: a hidden case
+    transposed = lambda X, W, b: X @ W.T + b if W.shape[0] == W.shape[1] else X @ W + b  # noqa: E731
+    assert_fail(run(check, transposed, capsys=capsys), label, "on hidden test 2", "W is used transposed",
+                "first difference at index (0, 0)")
+
+
+def test_count_parameters_wrong_answers(capsys):
+    label, check = "ex-02-count-parameters", ex.check_count_parameters
+    assert_fail(run(check, lambda sizes: 49, capsys=capsys), label,
+                "wrong count for source B's 2-4-6-6-4-1 network", "expected 117, got 49")
+    assert_fail(run(check, lambda sizes: [49], capsys=capsys), label, "must return a single whole number")
+    assert_fail(run(check, lambda sizes: 2 * sum(a * b + b for a, b in zip(sizes, sizes[1:])), capsys=capsys), label,
+                "expected 49, got 98")
+    assert_fail(run(check, lambda sizes: sum(a * b for a, b in zip(sizes, sizes[1:])), capsys=capsys), label,
+                "counts the weights only")
+    assert_fail(run(check, lambda sizes: sum(a * b + a for a, b in zip(sizes, sizes[1:])), capsys=capsys), label,
+                "n_out biases, one per neuron")
+    assert_fail(run(check, lambda sizes: 2.5, capsys=capsys), label, "a count is a whole number")
+
+
+def test_he_init_wrong_answers(capsys):
+    label, check = "ex-02-he-init", ex.check_he_init
+    assert_fail(run(check, lambda i, o, rng: np.full((i, o), 0.1), capsys=capsys), label, "do not depend on rng")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((o, i)) * np.sqrt(2 / i), capsys=capsys), label,
+                "shape (2, 3), expected (3, 2)", "rows and columns are swapped")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((i, o)) * 2 / i, capsys=capsys), label,
+                "wrong spread", "2 / fan_in is the variance")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((i, o)) / np.sqrt(i), capsys=capsys), label,
+                "sqrt(1 / fan_in)")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((i, o)) * np.sqrt(2 / o), capsys=capsys), label,
+                "fan_out used instead of fan_in")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((i, o)) * np.sqrt(2 / (i + o)), capsys=capsys), label,
+                "Xavier's variance")
+    assert_fail(run(check, lambda i, o, rng: np.random.standard_normal((i, o)) * np.sqrt(2 / i), capsys=capsys), label,
+                "same seed gave different weights", "never from np.random")
+    assert_fail(run(check, lambda i, o, rng: rng.uniform(-1, 1, (i, o)) * np.sqrt(6 / i), capsys=capsys), label,
+                "not normally distributed", "0.0% of the weights")
+    assert_fail(run(check, lambda i, o, rng: rng.standard_normal((i, o)) * np.sqrt(2 / i) + 0.05, capsys=capsys), label,
+                "mean is")
+
+
+def test_he_init_accepts_other_correct_draws(capsys):
+    for answer in (lambda i, o, rng: rng.normal(0.0, np.sqrt(2 / i), size=(i, o)),
+                   lambda i, o, rng: rng.standard_normal((o, i)).T * np.sqrt(2 / i),
+                   lambda i, o, rng: nnlib.get_initializer("he")(i, o, rng)):
+        assert run(ex.check_he_init, answer, capsys=capsys) == "ex-02-he-init: PASS (6 checks)\n"
+
+
+def test_sigmoid_backward_wrong_answers(capsys):
+    label, check = "ex-03-sigmoid-backward", ex.check_sigmoid_backward
+    assert_fail(run(check, lambda s, grad: np.full_like(s, 0.25), capsys=capsys), label, "wrong values")
+    assert_fail(run(check, lambda s, grad: (grad * s * (1 - s)).ravel(), capsys=capsys), label,
+                "has shape (3,)", "expected (1, 3)")
+    assert_fail(run(check, lambda s, grad: 3 * grad * s * (1 - s), capsys=capsys), label, "3 times the expected")
+    # source A's two mistakes
+    assert_fail(run(check, lambda s, grad: s * (1 - s), capsys=capsys), label,
+                "the incoming gradient grad is dropped", "gradient check of dL/dz: relative error 3.7e-01")
+    assert_fail(run(check, lambda s, grad: grad * sigmoid(s) * (1 - sigmoid(s)), capsys=capsys), label,
+                "no second sigmoid")
+
+    def in_place(s, grad):
+        grad *= s * (1 - s)
+        return grad
+
+    assert_fail(run(check, in_place, capsys=capsys), label, "modified its input grad in place")
+
+
+def test_dense_backward_wrong_answers(capsys):
+    label, check = "ex-03-dense-backward", ex.check_dense_backward
+    zeros = lambda X, W, G: (np.zeros_like(X), np.zeros_like(W), np.zeros(W.shape[1]))  # noqa: E731
+    assert_fail(run(check, zeros, capsys=capsys), label, "wrong values of dX", "every value you returned is the same")
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, X.T @ G, G.sum(axis=0, keepdims=True)), capsys=capsys), label,
+                "db has shape (1, 2)", "sum without keepdims")
+    assert_fail(run(check, lambda X, W, G: (X.T @ G, G @ W.T, G.sum(axis=0)), capsys=capsys), label,
+                "dX has shape (3, 2)", "the order (dX, dW, db)")
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, 2 * X.T @ G, G.sum(axis=0)), capsys=capsys), label,
+                "wrong values of dW", "2 times the expected", "gradient check of dW")
+    # the classic mistakes: averaging db or dW, and a missing transpose that only a square W reveals
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, X.T @ G, G.mean(axis=0)), capsys=capsys), label,
+                "wrong values of db", "db is the mean over the samples; it must be the sum")
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, X.T @ G / len(X), G.sum(axis=0)), capsys=capsys), label,
+                "dW is divided by the number of samples")
+    square = lambda X, W, G: (G @ W if W.shape[0] == W.shape[1] else G @ W.T, X.T @ G, G.sum(axis=0))  # noqa: E731
+    assert_fail(run(check, square, capsys=capsys), label, "on hidden test 2", "dX must use W transposed")
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, X.T @ G), capsys=capsys), label,
+                "must return three arrays (dX, dW, db), got 2 values")
+
+
+def test_bce_grad_wrong_answers(capsys):
+    label, check = "ex-03-bce-grad", ex.check_bce_grad
+    assert_fail(run(check, lambda y, p: np.zeros_like(p), capsys=capsys), label, "wrong values")
+    assert_fail(run(check, lambda y, p: ((p - y) / (p * (1 - p)) / p.size).ravel(), capsys=capsys), label,
+                "has shape (3,)", "expected (3, 1)")
+    # the classic mistakes: the 1/N forgotten, the fused gradient, N taken as the number of rows
+    assert_fail(run(check, lambda y, p: (p - y) / (p * (1 - p)), capsys=capsys), label,
+                "the 1/N of the mean is missing (N = 3", "gradient check of dL/dy_hat")
+    assert_fail(run(check, lambda y, p: (p - y) / p.size, capsys=capsys), label, "the fused form")
+    assert_fail(run(check, lambda y, p: (p - y) / (p * (1 - p)) / len(p), capsys=capsys), label,
+                "on hidden test 3", "not the number of rows")
+    assert_fail(run(check, lambda y, p: (y - p) / (p * (1 - p)) / p.size, capsys=capsys), label,
+                "every value has the wrong sign")
+
+
+def _step(update, order="gradients first", returned="before"):
+    """A train_step variant: ``update(param, grad, lr)`` applied to every parameter."""
+
+    def train_step(model, X, y, loss, lr):
+        if order == "update first":
+            for p, g in zip(model.parameters(), model.gradients()):
+                update(p, g, lr)
+        value = model.compute_gradients(X, y, loss)
+        if order == "gradients first":
+            for p, g in zip(model.parameters(), model.gradients()):
+                update(p, g, lr)
+        return value if returned == "before" else loss(y, model.predict(X))
+
+    return train_step
+
+
+def _sub(p, g, lr):
+    p -= lr * g
+
+
+def test_train_step_wrong_answers(capsys):
+    label, check = "ex-04-train-step", ex.check_train_step
+
+    def rebinds(p, g, lr):
+        p = p - lr * g  # noqa: F841 - the classic mistake: a new local array, the model is untouched
+
+    def no_lr(p, g, lr):
+        p -= g
+
+    def double(p, g, lr):
+        p -= 2 * lr * g
+
+    assert_fail(run(check, lambda model, X, y, loss, lr: 0.5, capsys=capsys), label,
+                "wrong parameters after the XOR network", "the parameters never change")
+    assert_fail(run(check, lambda model, X, y, loss, lr: np.zeros(2), capsys=capsys), label,
+                "must return the loss as a float, got a ndarray")
+    assert_fail(run(check, _step(rebinds), capsys=capsys), label, "p = p - lr * g only makes a new array")
+    assert_fail(run(check, _step(no_lr), capsys=capsys), label, "the step ignores the learning rate")
+    assert_fail(run(check, _step(double), capsys=capsys), label, "layer0.W expected", "layer0.W got")
+    assert_fail(run(check, _step(_sub, order="update first"), capsys=capsys), label,
+                "updated before the gradients are computed")
+    assert_fail(run(check, _step(_sub, returned="after"), capsys=capsys), label,
+                "wrong loss returned", "the loss after the update")
+    assert_fail(run(check, _step(lambda p, g, lr: None), capsys=capsys), label, "the parameters never change")
+
+
+def test_train_step_accepts_an_optimizer_or_fit(capsys):
+    def with_sgd(model, X, y, loss, lr):
+        value = model.compute_gradients(X, y, loss)
+        SGD(lr=lr).step(model.parameters(), model.gradients())
+        return value
+
+    def with_fit(model, X, y, loss, lr):
+        return model.fit(X, y, loss=loss, optimizer=SGD(lr=lr), epochs=1).history["loss"][0]
+
+    for answer in (with_sgd, with_fit):
+        assert run(ex.check_train_step, answer, capsys=capsys) == "ex-04-train-step: PASS (9 checks)\n"
+
+
+def test_accuracy_wrong_answers(capsys):
+    label, check = "ex-04-accuracy", ex.check_accuracy_from_probs
+    assert_fail(run(check, lambda y, p: 0.5, capsys=capsys), label, "wrong accuracy on labels of shape (n, 1)")
+    assert_fail(run(check, lambda y, p: (np.ravel(p) > 0.5) == np.ravel(y), capsys=capsys), label,
+                "returned an array of shape (4,)", "expected one number")
+    assert_fail(run(check, lambda y, p: 100 * np.mean((np.ravel(p) > 0.5) == np.ravel(y)), capsys=capsys), label,
+                "not a percentage")
+    # the classic mistake: (n,) labels against (n, 1) probabilities broadcast into an (n, n) table
+    assert_fail(run(check, lambda y, p: np.mean((p > 0.5) == y), capsys=capsys), label,
+                "on hidden test 1", "broadcasts into an (n, n) table")
+    assert_fail(run(check, lambda y, p: np.mean((np.ravel(p) >= 0.5) == np.ravel(y)), capsys=capsys), label,
+                "exactly 0.5 counts as class 0")
+    assert_fail(run(check, lambda y, p: np.sum((np.ravel(p) > 0.5) == np.ravel(y)), capsys=capsys), label,
+                "not their number")
+
+
+# save/load variants --------------------------------------------------------------------------------
+ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh, "Sigmoid": Sigmoid}
+
+
+def _save_named(model, path, *, dtype=np.float64, dense_only=False):
+    layers = [layer for layer in model.layers if isinstance(layer, Dense) or not dense_only]
+    arch = [f"Dense:{layer.in_features}:{layer.out_features}" if isinstance(layer, Dense) else type(layer).__name__
+            for layer in layers]
+    arrays = {f"layer{i}.{key}": value.astype(dtype) for i, layer in enumerate(layers)
+              for key, value in layer.params.items()}
+    np.savez(path, arch=np.array(json.dumps(arch)), **arrays)
+
+
+def _build(entry):
+    if entry.startswith("Dense"):
+        _, n_in, n_out = entry.split(":")
+        return Dense(int(n_in), int(n_out), init="zeros")
+    return ACTIVATIONS[entry]()
+
+
+def _load_named(path):
+    with np.load(path, allow_pickle=False) as data:
+        layers = [_build(entry) for entry in json.loads(str(data["arch"]))]
+        for i, layer in enumerate(layers):
+            for key in layer.params:
+                layer.params[key][...] = data[f"layer{i}.{key}"]
+    return Model(layers)
+
+
+def _load_sorted(path):
+    """The classic mistake: arrays taken two at a time in sorted(name) order ("layer10" < "layer2")."""
+    with np.load(path, allow_pickle=False) as data:
+        layers = [_build(entry) for entry in json.loads(str(data["arch"]))]
+        values = [data[k] for k in sorted(data.files) if k != "arch"]
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    for j, layer in enumerate(dense):
+        layer.params["W"][...], layer.params["b"][...] = values[2 * j], values[2 * j + 1]
+    return Model(layers)
+
+
+def _save_source_a(model, path):
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    np.savez(path, *[layer.params["W"] for layer in dense], *[layer.params["b"] for layer in dense])
+
+
+def _load_source_a(path):
+    with np.load(path) as data:
+        arrays = [data[k] for k in data.files]
+    layers = []
+    for W, b in zip(arrays[::2], arrays[1::2]):
+        layer = Dense(*W.shape, init="zeros")
+        layer.params["W"][...] = W
+        layer.params["b"][...] = b
+        layers.append(layer)
+    return Model(layers)
+
+
+def test_save_load_wrong_answers(capsys):
+    label, check = "ex-05-save-load", ex.check_save_load
+    def fixed(path):  # ignores the file: always the same freshly made model
+        return Model([Dense(4, 8, rng=1), Tanh(), Dense(8, 8, rng=2), Tanh(), Dense(8, 1, rng=3), Sigmoid()])
+
+    assert_fail(run(check, _save_named, fixed, capsys=capsys), label,
+                "predicts differently from the saved one (the chapter's 4-8-8-1 model)",
+                "layer0.b does not hold the values that were saved")
+    assert_fail(run(check, _save_source_a, _load_source_a, capsys=capsys), label,
+                "load_weights raised ValueError: could not broadcast")
+    assert_fail(run(check, lambda m, p: _save_named(m, p, dtype=np.float32), _load_named, capsys=capsys), label,
+                "float32")
+    assert_fail(run(check, _save_named, _load_sorted, capsys=capsys), label,
+                "(hidden test 3 (12 layers, all 5 wide))", "layer2.W holds the values saved from layer10.W")
+    assert_fail(run(check, lambda m, p: _save_named(m, p, dense_only=True), _load_named, capsys=capsys), label,
+                "layer 1 of the loaded model is Dense(8 -> 8), expected Tanh()", "activations included")
+    assert_fail(run(check, lambda m, p: m.save(p), Model.load, capsys=capsys), label, "nnlib's own Model.save")
+
+    def pickled(m, p):
+        with open(p, "wb") as fh:
+            pickle.dump(m, fh)
+
+    def unpickle(p):
+        with open(p, "rb") as fh:
+            return pickle.load(fh)
+
+    assert_fail(run(check, pickled, unpickle, capsys=capsys), label, "the saved file is a pickle")
+    assert_fail(run(check, lambda m, p: np.savez(p, model=np.array([m], dtype=object)), unpickle, capsys=capsys),
+                label, "contains pickled Python objects")
+    memory = {}
+
+    def keep(m, p):
+        memory[Path(p).name] = copy.deepcopy(m)
+        np.savez(p, nothing=np.zeros(1))
+
+    assert_fail(run(check, keep, lambda p: memory[Path(p).name], capsys=capsys), label,
+                "holds 1 floating-point numbers, but the model has 121 parameters")
+    assert_fail(run(check, lambda m, p: None, _load_named, capsys=capsys), label, "wrote no file at the path")
+    assert_fail(run(check, lambda m, p: np.save(p, np.zeros(3)), _load_named, capsys=capsys), label,
+                "wrote no file")  # np.save appends .npy to a name ending in .npz
+
+
+def test_save_load_not_done_names_the_stub(capsys):
+    def stub(*args):
+        raise NotImplementedError("write your solution here")
+
+    out = run(ex.check_save_load, _save_named, stub, capsys=capsys)
+    assert out.startswith("ex-05-save-load: NOT DONE YET - load_weights raises NotImplementedError")
+
+
+def test_save_load_output_never_shows_the_temporary_folder(capsys):
+    def leaky(m, p):
+        raise OSError(f"cannot write {p}")
+
+    out = run(ex.check_save_load, leaky, _load_named, capsys=capsys)
+    assert "save_weights raised OSError: cannot write <tmp>/model1.npz" in out
+    assert "/tmp" not in out and "nnlib-exercise-" not in out
+
+
+# -- output rules -----------------------------------------------------------------------------------------
+def test_exceptions_from_the_answer_become_fail(capsys):
+    def raises(X, w, b):
+        raise KeyError("oops")
+
+    def exits(X, w, b):
+        sys.exit(3)
+
+    assert_fail(run(ex.check_neuron_forward, raises, capsys=capsys), "ex-01-neuron-forward",
+                "neuron_forward raised KeyError: 'oops'", "X = [[ 0.5 -1.   2. ]")
+    assert_fail(run(ex.check_neuron_forward, exits, capsys=capsys), "ex-01-neuron-forward", "raised SystemExit: 3")
+    assert_fail(run(ex.check_tanh_derivative, lambda z: z[99], capsys=capsys), "ex-01-tanh-derivative",
+                "tanh_derivative raised IndexError: index 99 is out of bounds")
+
+    def bare(z):
+        raise ValueError
+
+    assert run(ex.check_tanh_derivative, bare, capsys=capsys).splitlines()[0] == \
+        "ex-01-tanh-derivative: FAIL - tanh_derivative raised ValueError"
+    assert_fail(run(ex.check_neuron_forward, lambda X, w, b: None, capsys=capsys), "ex-01-neuron-forward",
+                "returned None", "return statement")
+    assert_fail(run(ex.check_neuron_forward, lambda X, w, b: "0.5", capsys=capsys), "ex-01-neuron-forward",
+                "dtype <U3")
+
+
+def test_keyboard_interrupt_goes_through():
+    def interrupted(X, w, b):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ex.check_neuron_forward(interrupted)
+
+
+def test_no_warning_leaks_and_output_is_deterministic(capsys):
+    overflow = lambda X, w, b: 1 / (1 + np.exp(-(X @ w + b)))  # noqa: E731
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = run(ex.check_neuron_forward, overflow, capsys=capsys)
+        second = run(ex.check_neuron_forward, overflow, capsys=capsys)
+        run(ex.check_bce_grad, lambda y, p: (p - y) / (p * (1 - p)) / 0.0, capsys=capsys)
+    assert caught == []
+    assert first == second
+    with np.errstate(all="raise"):  # the reader's global settings do not change the verdict
+        assert run(ex.check_neuron_forward, overflow, capsys=capsys) == first
+
+
+def test_only_the_verdict_line_on_pass_and_not_done(capsys):
+    out = run_notebook_check("ex-03-dense-backward", capsys)
+    assert out.count("\n") == 1
+
+
+def test_module_does_not_import_matplotlib():
+    code = "import sys, nnlib.exercises; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+# -- the JSON log -------------------------------------------------------------------------------------------
+def test_json_log_lines(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "results.jsonl"
+    monkeypatch.setenv(ex.LOG_ENV, str(log))
+
+    def stub(*args):
+        raise NotImplementedError("write your solution here")
+
+    run_notebook_check("ex-01-neuron-forward", capsys)
+    run(ex.check_bce_grad, lambda y, p: (p - y) / (p * (1 - p)), capsys=capsys)
+    run(ex.check_save_load, stub, stub, capsys=capsys)
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert records == [
+        {"label": "ex-01-neuron-forward", "status": "PASS", "detail": "5 checks"},
+        {"label": "ex-03-bce-grad", "status": "FAIL", "detail": "wrong values of dL/dy_hat on the first example"},
+        {"label": "ex-05-save-load", "status": "NOT DONE YET",
+         "detail": "save_weights raises NotImplementedError; write your solution above and run this cell again."},
+    ]
+
+
+def test_no_log_without_the_variable_and_an_unwritable_log_is_ignored(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(ex.LOG_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    run_notebook_check("ex-02-count-parameters", capsys)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv(ex.LOG_ENV, str(tmp_path / "missing-folder" / "log.jsonl"))
+    out = run_notebook_check("ex-02-count-parameters", capsys)
+    assert out == "ex-02-count-parameters: PASS (6 checks)\n"
+
+
+# -- the notebooks and EXERCISES agree ------------------------------------------------------------------------
+def _called_checker(check_cell) -> str:
+    call = ast.parse(check_cell.source).body[0].value
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    return call.func.id
+
+
+def test_every_check_cell_names_its_checker_and_every_checker_is_used():
+    used = {label: _called_checker(e["check"]) for label, e in CODING.items()}
+    assert used == ex.EXERCISES  # same labels, same checkers
+    assert list(used) == list(ex.EXERCISES)  # and EXERCISES is in book order
+    for name in ex.EXERCISES.values():
+        assert callable(getattr(ex, name)) and name in ex.__all__
+
+
+def test_exercise_structure_in_the_notebooks():
+    labels = [e["label"] for e in EXERCISE_CELLS]
+    assert len(labels) == len(set(labels))
+    for path in CHAPTERS:
+        chapter = int(path.name[:2])
+        mine = [e for e in EXERCISE_CELLS if e["path"] == path]
+        assert len(mine) >= 3, path.name
+        assert all(e["chapter"] == chapter for e in mine)
+        nb = nbformat.read(path, as_version=4)
+        heads = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+        assert heads[-2:] == ["## Exercises", "## Summary"], path.name
+    for e in EXERCISE_CELLS:
+        body = e["statement"].source.split("\n\n", 1)[1]
+        assert re.match(r"\*\*[^*]+[.?]\*\* ", body), e["label"]  # the title is the bold first sentence
+        assert e["solutions"] and all("solution" in c.metadata.get("tags", []) for c in e["solutions"])
+        for cell in e["solutions"]:
+            if cell.cell_type == "code":
+                assert e["check"] is not None, e["label"]
+                assert cell.outputs == []
+                _assert_stub_matches(cell.source, cell.metadata["nnlib"]["stub"])
+
+
+def _assert_stub_matches(solution: str, stub: str) -> None:
+    solved, stubbed = ast.parse(solution).body, ast.parse(stub).body
+    assert [f.name for f in solved] == [f.name for f in stubbed]
+    for f, s in zip(solved, stubbed):
+        assert ast.dump(f.args) == ast.dump(s.args)
+        assert ast.get_docstring(f) == ast.get_docstring(s)
+        assert len(s.body) == 2 and ast.unparse(s.body[1]) == ast.unparse(ast.parse(STUB_LINE))
+
+
+def test_committed_check_cells_print_pass():
+    for label, e in CODING.items():
+        text = "".join(o.get("text", "") for o in e["check"].outputs if o.get("output_type") == "stream")
+        assert re.fullmatch(rf"{label}: PASS \(\d+ checks\)\n", text), (label, text)
