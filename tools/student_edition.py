@@ -1,0 +1,572 @@
+"""Write the student edition of the chapter notebooks: the exercises without their solutions.
+
+    python tools/student_edition.py OUTDIR                 # notebooks to hand out
+    python tools/student_edition.py --book-source OUTDIR   # a jupyter-book source tree (student book)
+    python tools/student_edition.py --verify-html HTMLDIR  # fail if a built book shows solutions
+
+The exercise cells follow the format in chapters/teaching.md ("Adding an
+exercise"). In the student edition of a notebook:
+
+* every cell tagged ``solution`` is removed: a code cell is replaced by its stub
+  (``cell.metadata["nnlib"]["stub"]``: same signature and docstring, body
+  ``raise NotImplementedError``), consecutive markdown cells by one
+  "*Write your answer here.*" cell;
+* the ``solution-start`` / ``solution-end`` cells are removed;
+* each ``exercise`` directive becomes a plain heading "### Exercise N.k: title"
+  followed by the statement, so that it reads well in Jupyter;
+* outputs and execution counts are cleared. Check cells stay: run top to bottom,
+  each of them says NOT DONE YET.
+
+``OUTDIR`` receives the notebooks, the folders they need (chapters/images/),
+a copy of the ``nnlib`` package (so that the notebooks run without installing
+it) and a short README. The result is checked before it is written: no cell
+tagged ``solution``, no exercise or solution directive is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import html
+import html.parser
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+
+ANSWER_PLACEHOLDER = "*Write your answer here.*"
+DIRECTIVES = ("exercise", "exercise-start", "exercise-end", "solution", "solution-start", "solution-end")
+# An opening fence of a MyST directive: ```{name} argument  or  :::{name} argument
+_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[A-Za-z][\w-]*)\}[ \t]*(?P<arg>.*?)[ \t]*$")
+_OPTION = re.compile(r"^:(?P<key>[\w-]+):[ \t]*(?P<value>.*?)[ \t]*$")
+_BOLD_TITLE = re.compile(r"^\*\*(?P<title>.+?)\*\*[ \t]*")
+# Folders inside chapters/ that are never copied.
+_SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", "_build", ".jupyter_cache"}
+
+
+class ExerciseFormatError(ValueError):
+    """A chapter notebook does not follow the exercise format."""
+
+
+@dataclass
+class Directive:
+    name: str                   # exercise, solution-start, ...
+    arg: str                    # text after {name} on the opening line
+    options: dict[str, str]     # :key: value lines
+    body: str                   # the content without the options
+    before: str                 # cell text before the directive
+    after: str                  # cell text after the closing fence
+
+
+@dataclass
+class Exercise:
+    label: str
+    title: str
+    number: str                 # "1.2"
+
+
+@dataclass
+class Report:
+    """What was converted in one notebook."""
+
+    exercises: list[Exercise] = field(default_factory=list)
+    solution_cells: int = 0
+    check_cells: int = 0
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def find_directive(source: str) -> Directive | None:
+    """The first exercise/solution directive in a markdown cell, or None."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        m = _OPEN.match(line)
+        if not m or m.group("name") not in DIRECTIVES:
+            continue
+        fence = m.group("fence")
+        end = None
+        for j in range(i + 1, len(lines)):
+            s = lines[j].strip()
+            if s and set(s) == {fence[0]} and len(s) >= len(fence):
+                end = j
+                break
+        if end is None:
+            raise ExerciseFormatError(f"the {{{m.group('name')}}} directive is not closed (no {fence} line)")
+        inner = lines[i + 1:end]
+        options: dict[str, str] = {}
+        k = 0
+        while k < len(inner) and _OPTION.match(inner[k]):
+            om = _OPTION.match(inner[k])
+            options[om.group("key")] = om.group("value")
+            k += 1
+        return Directive(
+            name=m.group("name"),
+            arg=m.group("arg"),
+            options=options,
+            body="\n".join(inner[k:]).strip("\n"),
+            before="\n".join(lines[:i]).strip("\n"),
+            after="\n".join(lines[end + 1:]).strip("\n"),
+        )
+    return None
+
+
+def split_title(directive: Directive) -> tuple[str, str]:
+    """(title, statement): the directive's argument or the bold first sentence, and the rest."""
+    body = directive.body.strip()
+    if directive.arg:
+        return directive.arg.strip(), body
+    m = _BOLD_TITLE.match(body)
+    if not m:
+        return "", body
+    title = m.group("title").strip()
+    if title.endswith((".", ":")):
+        title = title[:-1].rstrip()
+    return title, body[m.end():].lstrip()
+
+
+def chapter_number(path: Path) -> str:
+    m = re.match(r"^(\d+)", path.stem)
+    return str(int(m.group(1))) if m else path.stem
+
+
+def _stub_source(cell, where: str) -> str:
+    stub = cell.get("metadata", {}).get("nnlib", {}).get("stub")
+    if isinstance(stub, list):
+        stub = "".join(stub)
+    if not isinstance(stub, str) or not stub.strip():
+        raise ExerciseFormatError(f'{where}: a solution code cell has no stub (cell.metadata["nnlib"]["stub"])')
+    return stub.rstrip("\n")
+
+
+def _student_metadata(cell) -> dict:
+    meta = copy.deepcopy(dict(cell.get("metadata", {})))
+    meta.pop("nnlib", None)
+    for key in ("execution", "ExecuteTime", "scrolled", "collapsed"):
+        meta.pop(key, None)
+    kept = [t for t in meta.get("tags", []) if t != "solution"]
+    if kept:
+        meta["tags"] = kept
+    else:
+        meta.pop("tags", None)
+    return meta
+
+
+def _clean(cell):
+    cell = copy.deepcopy(cell)
+    cell.metadata = _student_metadata(cell)
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool = False):
+    """Return (student notebook, Report) for one instructor notebook.
+
+    ``chapter`` numbers the exercises (``Exercise <chapter>.<k>``). With
+    ``targets=True`` each heading is preceded by a MyST target ``(label)=`` so
+    that cross-references to the exercise still resolve in the student book.
+    """
+    out = copy.deepcopy(nb)
+    out.cells = []
+    report = Report()
+    open_solution: str | None = None   # label of the solution block we are in
+    pending_md_placeholder = False      # last emitted cell is an answer placeholder
+
+    def emit(cell):
+        nonlocal pending_md_placeholder
+        out.cells.append(cell)
+        pending_md_placeholder = False
+
+    for index, cell in enumerate(nb.cells):
+        here = f"{where}, cell {index + 1}"
+        directive = None
+        if cell.cell_type == "markdown":
+            try:
+                directive = find_directive(cell.source)
+            except ExerciseFormatError as exc:
+                raise ExerciseFormatError(f"{here}: {exc}") from None
+
+        if "solution" in tags(cell):
+            report.solution_cells += 1
+            if cell.cell_type == "code":
+                new = nbformat.v4.new_code_cell(_stub_source(cell, here), id=cell.get("id") or f"stub-{index}")
+                new.metadata = _student_metadata(cell)
+                emit(new)
+            elif not pending_md_placeholder:
+                new = nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER, id=cell.get("id") or f"answer-{index}")
+                new.metadata = _student_metadata(cell)
+                emit(new)
+                pending_md_placeholder = True
+            continue
+
+        if directive is None:
+            if open_solution is not None:
+                raise ExerciseFormatError(
+                    f"{here}: this cell is inside the solution of {open_solution} but is not tagged "
+                    '"solution" (it would be handed out to students); tag it or move it after solution-end')
+            if "check" in tags(cell):
+                report.check_cells += 1
+            emit(_clean(cell))
+            continue
+
+        name = directive.name
+        if name == "solution-start":
+            if open_solution is not None:
+                raise ExerciseFormatError(f"{here}: solution-start inside the solution of {open_solution}")
+            open_solution = directive.arg or "?"
+            pending_md_placeholder = False
+            continue
+        if name == "solution-end":
+            if open_solution is None:
+                raise ExerciseFormatError(f"{here}: solution-end without solution-start")
+            open_solution = None
+            pending_md_placeholder = False
+            continue
+        if open_solution is not None:
+            raise ExerciseFormatError(f"{here}: a {{{name}}} directive inside the solution of {open_solution}")
+        if name == "solution":
+            # A non-gated solution: the whole answer is in this one cell.
+            new = nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER, id=cell.get("id") or f"answer-{index}")
+            emit(new)
+            continue
+        if name == "exercise-end":
+            text = "\n\n".join(p for p in (directive.before, directive.after) if p)
+            if text:
+                emit(nbformat.v4.new_markdown_cell(text, id=cell.get("id") or f"exercise-end-{index}"))
+            continue
+        # exercise or exercise-start: a plain heading and the statement.
+        label = directive.options.get("label", "")
+        title, statement = split_title(directive)
+        number = f"{chapter}.{len(report.exercises) + 1}"
+        report.exercises.append(Exercise(label=label, title=title, number=number))
+        heading = f"### Exercise {number}: {title}" if title else f"### Exercise {number}"
+        parts = [directive.before]
+        if targets and label:
+            parts.append(f"({label})=\n{heading}")
+        else:
+            parts.append(heading)
+        parts += [statement, directive.after]
+        new = nbformat.v4.new_markdown_cell("\n\n".join(p for p in parts if p),
+                                            id=cell.get("id") or f"exercise-{index}")
+        new.metadata = _student_metadata(cell)
+        emit(new)
+
+    if open_solution is not None:
+        raise ExerciseFormatError(f"{where}: the solution of {open_solution} has no solution-end")
+    for key in ("widgets",):
+        out.metadata.pop(key, None)
+    problems = leaks(out)
+    if problems:  # cannot happen with the code above; never hand out a notebook that leaks
+        raise ExerciseFormatError(f"{where}: the student edition still contains: " + "; ".join(problems))
+    return out, report
+
+
+def leaks(nb) -> list[str]:
+    """Everything in a (student) notebook that should not be there: solutions, directives, outputs."""
+    problems = []
+    for i, cell in enumerate(nb.cells, start=1):
+        if "solution" in tags(cell):
+            problems.append(f"cell {i} is tagged solution")
+        if "stub" in cell.get("metadata", {}).get("nnlib", {}):
+            problems.append(f"cell {i} carries nnlib metadata")
+        if cell.cell_type == "markdown":
+            d = find_directive(cell.source)
+            if d is not None:
+                problems.append(f"cell {i} holds a {{{d.name}}} directive")
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            problems.append(f"cell {i} has outputs")
+    return problems
+
+
+def chapter_notebooks(chapters: Path = CHAPTERS) -> list[Path]:
+    return sorted(p for p in chapters.glob("*.ipynb") if p.is_file())
+
+
+def convert_file(src: Path, dest: Path, *, targets: bool = False) -> Report:
+    nb = nbformat.read(src, as_version=4)
+    student, report = student_notebook(nb, chapter_number(src), where=src.name, targets=targets)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(student, dest)
+    return report
+
+
+def _copy_dirs(src: Path, dest: Path) -> None:
+    for d in sorted(src.iterdir()):
+        if d.is_dir() and d.name not in _SKIP_DIRS and not d.name.startswith("."):
+            shutil.copytree(d, dest / d.name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(*_SKIP_DIRS))
+
+
+STUDENT_README = """\
+# {title}: student edition
+
+These notebooks are the book's chapters with the exercises left for you to do.
+
+1. Install the requirements once (Python 3.11 or newer):
+   `python -m pip install -r requirements.txt`
+2. Start Jupyter in this folder: `jupyter lab`
+3. In each chapter, write your solution in the cell under "Exercise N.k" (replace the
+   `raise NotImplementedError(...)` line), run it, then run the check cell right
+   below it. It says PASS, FAIL (with a hint) or NOT DONE YET.
+
+The notebooks import `nnlib` from the folder next to them. Every notebook runs from top to
+bottom even before you have solved anything: later cells use nnlib's own implementation.
+Hand in the notebooks (the .ipynb files) as your teacher asks.
+"""
+
+
+MARKER = ".student-edition"
+
+
+def _fresh_folder(outdir: Path) -> None:
+    """Create ``outdir`` empty; an earlier student edition there is replaced, anything else refused."""
+    if outdir.exists() and any(outdir.iterdir()):
+        if not (outdir / MARKER).exists():
+            raise ExerciseFormatError(f"{outdir} exists and is not a student edition written by this tool; "
+                                      "give a new or empty folder")
+        shutil.rmtree(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / MARKER).write_text("Written by tools/student_edition.py; replaced when it runs again.\n")
+
+
+def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool = True) -> dict[str, Report]:
+    """The student edition of every notebook in ``chapters`` into ``outdir`` (replaced if it is one)."""
+    _fresh_folder(outdir)
+    reports = {}
+    for src in chapter_notebooks(chapters):
+        reports[src.name] = convert_file(src, outdir / src.name)
+    _copy_dirs(chapters, outdir)
+    if with_nnlib:
+        import nnlib
+        pkg = Path(nnlib.__file__).resolve().parent
+        shutil.copytree(pkg, outdir / "nnlib", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (outdir / "requirements.txt").write_text(student_requirements(), encoding="utf-8")
+        (outdir / "README.md").write_text(STUDENT_README.format(title=_book_title()), encoding="utf-8")
+    return reports
+
+
+# What the student notebooks need (the book's requirements.txt also lists what builds and tests it).
+STUDENT_PACKAGES = ("numpy", "matplotlib", "scikit-learn", "ipykernel", "jupyterlab")
+
+
+def student_requirements() -> str:
+    """requirements.txt for students: the book's version ranges of the packages the notebooks use."""
+    ranges = {}
+    req = ROOT / "requirements.txt"
+    if req.exists():
+        for line in req.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^([A-Za-z0-9_.-]+)", line.strip())
+            if m and m.group(1).lower() in STUDENT_PACKAGES:
+                ranges[m.group(1).lower()] = line.strip()
+    lines = [ranges.get(name, name) for name in STUDENT_PACKAGES]
+    return "# What the notebooks need (nnlib itself is the folder next to them).\n" + "\n".join(lines) + "\n"
+
+
+def _book_title() -> str:
+    config = ROOT / "_config.yml"
+    if config.exists():
+        m = re.search(r'^title:\s*"?(.*?)"?\s*$', config.read_text(encoding="utf-8"), re.MULTILINE)
+        if m:
+            return m.group(1)
+    return "The book"
+
+
+# Top-level entries never copied into the student book's source tree.
+_BOOK_SKIP = {".git", ".venv", "_build", "tests", "tools", "nnlib", "benchmarks", ".ci", ".hypothesis",
+              ".pytest_cache", "__pycache__", ".ipynb_checkpoints", ".jupyter_cache", "student", "chapters"}
+
+
+def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
+    """A jupyter-book source tree that builds the book without solutions.
+
+    The chapters are the student notebooks (with MyST targets, so references to
+    exercises still resolve); the other pages are copied; other top-level
+    folders (e.g. static files) are linked; _config.yml gets "(student edition)"
+    added to its title.
+    """
+    outdir = outdir.resolve()
+    _fresh_folder(outdir)
+    for entry in sorted(root.iterdir()):
+        if entry.name in _BOOK_SKIP or entry.name.startswith(".") or entry.name.endswith(".egg-info") \
+                or entry.resolve() == outdir:
+            continue
+        if outdir.is_relative_to(entry.resolve()):
+            continue
+        if entry.is_dir():
+            (outdir / entry.name).symlink_to(entry.resolve(), target_is_directory=True)
+        elif entry.name == "_config.yml":
+            text = entry.read_text(encoding="utf-8")
+            text = re.sub(r'^(title:\s*)"(.*)"\s*$', r'\1"\2 (student edition)"', text, count=1, flags=re.MULTILINE)
+            (outdir / entry.name).write_text(text, encoding="utf-8")
+        else:
+            shutil.copy2(entry, outdir / entry.name)
+    chapters = root / "chapters"
+    dest = outdir / "chapters"
+    dest.mkdir()
+    reports = {}
+    for src in sorted(chapters.iterdir()):
+        if src.is_dir():
+            continue
+        if src.suffix == ".ipynb":
+            reports[src.name] = convert_file(src, dest / src.name, targets=True)
+        else:
+            shutil.copy2(src, dest / src.name)
+    _copy_dirs(chapters, dest)
+    return reports
+
+
+# --- checking a built HTML book -------------------------------------------------------------
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.classes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key == "class" and value:
+                self.classes.extend(value.split())
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def _output_text(output) -> str:
+    """The text a stored output shows (HTML reduced to its text)."""
+    if output.get("output_type") == "stream":
+        return "".join(output.get("text", ""))
+    data = output.get("data", {})
+    if "text/html" in data:
+        parser = _Text()
+        parser.feed("".join(data["text/html"]))
+        return "".join(parser.parts)
+    for mime in ("text/markdown", "text/plain"):
+        if mime in data:
+            return "".join(data[mime])
+    return ""
+
+
+def _norm(text: str) -> str:
+    """Text for comparing a notebook's source with a page's text: no markup characters, single spaces."""
+    return " ".join(re.sub(r"[`*$]", " ", text).split())
+
+
+def solution_snippets(chapters: Path = CHAPTERS) -> dict[str, list[str]]:
+    """Pieces of each instructor notebook's solutions that appear nowhere else in the book.
+
+    Code solutions give their lines (16 characters or more, comments excluded),
+    written answers their sentences (30 characters or more). A piece that also
+    occurs in a stub, in another cell or on a markdown page is left out, so
+    that finding one in the student book means a solution leaked.
+    """
+    notebooks = {path: nbformat.read(path, as_version=4) for path in chapter_notebooks(chapters)}
+    elsewhere = []
+    for nb in notebooks.values():
+        for cell in nb.cells:
+            if "solution" in tags(cell):
+                stub = cell.get("metadata", {}).get("nnlib", {}).get("stub") or ""
+                elsewhere.append("".join(stub) if isinstance(stub, list) else stub)
+            else:
+                elsewhere.append(cell.source)
+                elsewhere += [_output_text(output) for output in cell.get("outputs", [])]
+    elsewhere += [p.read_text(encoding="utf-8") for p in sorted(chapters.glob("*.md"))]
+    # nnlib's own code (the book shows it with show_source) is not a solution to hide.
+    elsewhere += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "nnlib").glob("*.py"))]
+    elsewhere_text = "\n".join(_norm(line) for text in elsewhere for line in text.splitlines())
+    snippets = {}
+    for path, nb in notebooks.items():
+        found: list[str] = []
+        for cell in nb.cells:
+            if "solution" not in tags(cell):
+                continue
+            if cell.cell_type == "code":
+                pieces = [line for line in cell.source.splitlines() if not line.strip().startswith("#")]
+                minimum = 16
+            else:
+                paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", cell.source)]
+                pieces = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)]
+                minimum = 30
+            for piece in map(_norm, pieces):
+                if len(piece) >= minimum and piece not in elsewhere_text and piece not in found:
+                    found.append(piece)
+        if found:
+            snippets[path.stem] = found
+    return snippets
+
+
+def verify_html(htmldir: Path, chapters: Path = CHAPTERS) -> list[str]:
+    """Problems found in a built student book: solution blocks or solution text on any page."""
+    pages = sorted(htmldir.rglob("*.html"))
+    if not pages:
+        return [f"no HTML pages under {htmldir}"]
+    snippets = solution_snippets(chapters)
+    problems = []
+    for page in pages:
+        parser = _Text()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        if {"solution", "tag_solution"} & set(parser.classes):
+            problems.append(f"{page.relative_to(htmldir)}: contains a solution block")
+        text = _norm("".join(parser.parts))
+        for stem, pieces in snippets.items():
+            for piece in pieces:
+                if piece in text:
+                    problems.append(f"{page.relative_to(htmldir)}: shows a solution from {stem}: {piece!r}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("outdir", nargs="?", type=Path, help="folder for the student notebooks")
+    parser.add_argument("--book-source", type=Path, metavar="DIR",
+                        help="write a jupyter-book source tree of the student book into DIR (replaced)")
+    parser.add_argument("--verify-html", type=Path, metavar="HTMLDIR",
+                        help="check a built student book: exit 1 if any page shows a solution")
+    parser.add_argument("--chapters", type=Path, default=CHAPTERS, help="folder of the instructor notebooks")
+    parser.add_argument("--no-nnlib", action="store_true",
+                        help="do not copy the nnlib package, requirements.txt and a README next to the notebooks")
+    args = parser.parse_args(argv)
+    if sum(x is not None for x in (args.outdir, args.book_source, args.verify_html)) != 1:
+        parser.error("give exactly one of OUTDIR, --book-source DIR, --verify-html HTMLDIR")
+
+    if args.verify_html is not None:
+        problems = verify_html(args.verify_html, args.chapters)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            return 1
+        n = sum(len(v) for v in solution_snippets(args.chapters).values())
+        print(f"{args.verify_html}: no solution blocks, none of {n} pieces of solutions appears")
+        return 0
+
+    try:
+        if args.book_source is not None:
+            reports = write_book_source(args.book_source)
+            outdir = args.book_source
+        else:
+            reports = write_edition(args.outdir, args.chapters, with_nnlib=not args.no_nnlib)
+            outdir = args.outdir
+    except ExerciseFormatError as exc:
+        print(f"student_edition: {exc}", file=sys.stderr)
+        return 1
+    total = sum(len(r.exercises) for r in reports.values())
+    for name, r in reports.items():
+        print(f"{name:28s} {len(r.exercises):2d} exercises, {r.solution_cells:2d} solution cells removed, "
+              f"{r.check_cells:2d} check cells")
+    print(f"Student edition of {len(reports)} notebooks ({total} exercises) written to {outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
