@@ -3,12 +3,18 @@
 # make lab    open the notebooks in JupyterLab
 # make notebooks   re-execute every notebook from a fresh kernel and store its outputs
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
+# make browser      install Debian's chromium for the browser test, if it is missing (CI runs it)
+# make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
+# make student       the student edition of the notebooks (no solutions), in _build/student-edition/
+# make student-book  the HTML book without solutions, in _build/student/_build/html/
+# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [CSV=file.csv]   check a class's notebooks
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
+MATHJAX := _vendor/static/mathjax/tex-mml-chtml.js
 # One BLAS thread: at this book's matrix sizes a second thread gains nothing and,
 # when the other core is busy, makes small matrix products hundreds of times
 # slower. It also keeps the stored notebook outputs reproducible.
@@ -16,15 +22,20 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test lab notebooks build-book bench clean
+.PHONY: book test lab notebooks build-book bench browser screenshots clean student student-book check-submissions
 
 book: $(STAMP) build-book
 	@echo
 	@echo "The book is built. Open it in a browser:"
 	@echo "  file://$(CURDIR)/_build/html/index.html"
 
-build-book: $(STAMP)
+build-book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+
+# MathJax, served from the book so that it reads offline: installed from the
+# npm registry into the git-ignored _vendor/ (see _config.yml).
+$(MATHJAX): tools/install_static.sh
+	tools/install_static.sh
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12 for example")'
@@ -33,9 +44,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+# The book is built first: tests/test_browser.py opens every page of that build.
+test: build-book
 	$(PY) -m pytest
-	$(MAKE) build-book
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters/
@@ -46,5 +57,38 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# Debian's Chromium for tests/test_browser.py and `make screenshots` (Playwright
+# drives the system browser; it never downloads one), and a Chinese font so the
+# glossary's terms show in screenshots. Does nothing when both are there.
+browser:
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh family 2>/dev/null | grep -q .; then \
+	  echo "Chromium is installed: /usr/bin/chromium"; else \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-wqy-microhei; fi
+
+screenshots: $(STAMP)
+	$(PY) tools/screenshots.py
+
+# Coursework (chapters/teaching.md). The student edition folder is replaced on
+# each run (the tool refuses to write into a folder it did not create).
+STUDENT_DIR ?= _build/student-edition
+TIMEOUT ?= 120
+
+student: $(STAMP)
+	$(PY) tools/student_edition.py $(STUDENT_DIR)
+
+student-book: $(STAMP) $(MATHJAX)
+	$(PY) tools/student_edition.py --book-source _build/student/src
+	$(VENV)/bin/jupyter-book build _build/student/src $(JB_FLAGS) --path-output _build/student
+	$(PY) tools/student_edition.py --verify-html _build/student/_build/html
+	@echo
+	@echo "The student book (no solutions) is built. Open it in a browser:"
+	@echo "  file://$(CURDIR)/_build/student/_build/html/index.html"
+
+check-submissions:
+	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [CSV=results.csv]" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(PY) tools/check_submissions.py "$(DIR)" --timeout $(TIMEOUT) $(if $(JOBS),--jobs $(JOBS)) $(if $(CSV),--csv "$(CSV)")
+
 clean:
-	rm -rf _build
+	rm -rf _build _vendor

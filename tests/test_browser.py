@@ -1,0 +1,384 @@
+"""The built book, opened page by page in a real browser (headless Chromium).
+
+For every HTML page of the book this checks that the page
+  * logs no console error and throws no JavaScript exception,
+  * requests nothing from any host but the local test server (every other
+    request is intercepted, aborted and reported: the book must work offline),
+  * loads every image,
+  * typesets every formula (MathJax output present, no raw TeX left, no TeX errors),
+  * links only to local files that exist,
+  * on notebook pages: has launch (Binder, Colab), repository, issue and .ipynb
+    download buttons, the download being a notebook,
+  * starts with every exercise solution collapsed, and opens it on a click;
+and, across the book: that no page or stylesheet loads anything from another host,
+that MathJax is served by the book itself, that the API reference covers every
+public name of nnlib, that every solution is a dropdown (skipped while the book
+has none), and that search finds a term.
+
+The book is the one `make test` has just built (_build/html); set BOOK_HTML to test
+another build folder. Chromium is Debian's system browser (/usr/bin/chromium, or
+CHROMIUM=...) driven by Playwright; browsers are never downloaded. Without it the
+tests are skipped: `make browser` installs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# The launch flags that work on a machine with a closed network: without the
+# background-networking flags Chromium keeps trying to reach Google's servers.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SEARCH_TERM = "backpropagation"
+REPO = "nnlib-book/nnlib-book"  # the repository configured in _config.yml
+
+
+def book_pages() -> list[str]:
+    """Every HTML page of the built book, as paths relative to the HTML folder."""
+    if not (HTML / "index.html").is_file():
+        return []
+    skip = ("_static/", "_sources/", "_images/", "_downloads/")
+    return sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).as_posix().startswith(skip)
+    )
+
+
+PAGES = book_pages()
+
+
+def _stale() -> bool:
+    """Is the default build older than its sources? (`make test` always builds first.)"""
+    if "BOOK_HTML" in os.environ or not (HTML / "searchindex.js").is_file():
+        return False
+    sources = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("chapters/**/*"), *ROOT.glob("nnlib/*.py")]
+    newest = max(f.stat().st_mtime for f in sources if f.is_file())
+    return newest > (HTML / "searchindex.js").stat().st_mtime
+
+
+def _skip_reason() -> str | None:
+    if not PAGES:
+        return f"no built book in {HTML}: run `make build-book` first (`make test` does), or set BOOK_HTML"
+    if _stale():
+        return (f"the book in {HTML} is older than its sources: run `make build-book` first "
+                "(`make test` does), or set BOOK_HTML to test that folder anyway")
+    if not CHROMIUM.exists():
+        return (f"Chromium not found at {CHROMIUM}: run `make browser` to install Debian's chromium "
+                "package (or set CHROMIUM=/path/to/chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package is missing: pip install -r requirements.txt"
+    return None
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Serve the built book on 127.0.0.1 at a free port, in a thread."""
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """A Chromium context with a fresh profile; every non-local request is aborted and recorded."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    local = urlparse(server).netloc
+    blocked: list[str] = []
+
+    def route(r):
+        url = urlparse(r.request.url)
+        if url.scheme in ("data", "blob", "about") or url.netloc == local:
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900}, service_workers="block",
+        )
+        context.set_default_timeout(15_000)
+        context.route("**/*", route)
+        context.blocked = blocked  # type: ignore[attr-defined]
+        yield context
+        context.close()
+
+
+_REFRESH = re.compile(r"<meta http-equiv=\"refresh\" content=\"\d+;\s*url=([^\"]+)\"", re.I)
+
+
+class Visit:
+    """One page opened in the browser, with everything it logged and requested."""
+
+    def __init__(self, context, url: str):
+        self.console_errors: list[str] = []
+        self.bad_responses: list[str] = []
+        self.start = len(context.blocked)
+        self.context = context
+        self.page = page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(
+            f"{m.text} ({m.location.get('url', '')})"))
+        page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+        page.on("response", lambda r: r.status >= 400 and self.bad_responses.append(f"{r.status} {r.url}"))
+        page.goto(url, wait_until="load")
+        # A redirect page (the book's index.html): follow it, then check the target.
+        refresh = _REFRESH.search((HTML / urlparse(url).path.lstrip("/")).read_text(encoding="utf-8"))
+        if refresh:
+            page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
+        # MathJax is loaded with `defer`: wait until it has typeset the page.
+        page.evaluate("""async () => {
+            if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+            await document.fonts.ready;
+        }""")
+
+    @property
+    def blocked(self) -> list[str]:
+        return self.context.blocked[self.start:]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits: list[Visit] = []
+
+    def _open(path: str) -> Visit:
+        v = Visit(browser, urljoin(server, path))
+        visits.append(v)
+        return v
+
+    yield _open
+    for v in visits:
+        v.close()
+
+
+# --------------------------------------------------------------------------- per-page checks
+
+# Text outside code that still looks like TeX means a formula was not typeset.
+_RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\frac|\$[^$\s][^$\n]{0,80}\$")
+
+_PROSE_TEXT_JS = """() => {
+    const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .MathJax';
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (el && !el.closest(skip) && n.textContent.trim()) out.push(n.textContent);
+    }
+    return out;
+}"""
+
+_IMAGES_JS = """async () => {
+    const imgs = Array.from(document.images);
+    imgs.forEach(i => { i.loading = 'eager'; });
+    await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => {
+        i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 10000); })));
+    return imgs.map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0}));
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES or ["(no built book)"])
+def test_page(visit, path):
+    v = visit(path)
+    page = v.page
+    problems: list[str] = []
+
+    if v.blocked:
+        problems.append("requests to other hosts (aborted): " + ", ".join(sorted(set(v.blocked))))
+    if v.console_errors:
+        problems.append("console errors: " + " | ".join(v.console_errors))
+    if v.bad_responses:
+        problems.append("failed requests: " + ", ".join(v.bad_responses))
+
+    broken = [i["src"] for i in page.evaluate(_IMAGES_JS) if not i["ok"]]
+    if broken:
+        problems.append("images not loaded: " + ", ".join(broken))
+
+    # Formulas: Sphinx marks every formula with class "math"; MathJax puts an
+    # <mjx-container> inside each one it typesets.
+    n_math, n_typeset, n_errors = page.evaluate("""() => {
+        const math = Array.from(document.querySelectorAll('.math'));
+        return [math.length,
+                math.filter(m => m.querySelector('mjx-container')).length,
+                document.querySelectorAll('mjx-merror, [data-mjx-error]').length];
+    }""")
+    if n_typeset < n_math:
+        problems.append(f"{n_math - n_typeset} of {n_math} formulas not typeset")
+    if n_errors:
+        problems.append(f"{n_errors} formulas with TeX errors")
+    raw = sorted({m.group(0) for t in page.evaluate(_PROSE_TEXT_JS) for m in _RAW_TEX.finditer(t)})
+    if raw:
+        problems.append("raw TeX left in the text: " + ", ".join(raw[:10]))
+
+    # Every local link points to a file that exists.
+    base = urljoin(v.page.url, ".")
+    missing = set()
+    for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+        target = urlparse(urljoin(v.page.url, href))
+        if target.netloc != urlparse(base).netloc or not target.path:
+            continue
+        file = HTML / unquote(target.path).lstrip("/")
+        if not (file.is_file() or (file / "index.html").is_file()):
+            missing.add(href)
+    if missing:
+        problems.append("links to missing files: " + ", ".join(sorted(missing)))
+
+    if (HTML / "_sources" / path).with_suffix(".ipynb").is_file():
+        problems += _notebook_buttons(page, path)
+    problems += _solutions_collapsed_until_clicked(page)
+
+    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
+
+
+def _notebook_buttons(page, path: str) -> list[str]:
+    """Launch buttons (Binder, Colab), repository and issue buttons, and a working .ipynb download."""
+    name = Path(path).with_suffix(".ipynb").as_posix()
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    problems = []
+    if not any(h.startswith(f"https://mybinder.org/v2/gh/{REPO}/") and name in h for h in hrefs):
+        problems.append("no Binder launch button")
+    if not any(h.startswith(f"https://colab.research.google.com/github/{REPO}/") and h.endswith(name) for h in hrefs):
+        problems.append("no Colab launch button")
+    if not any(h.rstrip("/") == f"https://github.com/{REPO}" for h in hrefs):
+        problems.append("no repository button")
+    if not any(h.startswith(f"https://github.com/{REPO}/issues") for h in hrefs):
+        problems.append("no issues button")
+    downloads = [h for h in hrefs if h.endswith(".ipynb") and urlparse(h).hostname == "127.0.0.1"]
+    if not downloads:
+        problems.append("no .ipynb download button")
+    else:
+        text = page.evaluate("async url => { const r = await fetch(url); return r.ok ? r.text() : ''; }", downloads[0])
+        try:
+            if not json.loads(text)["cells"]:
+                problems.append(f"the downloaded notebook has no cells: {downloads[0]}")
+        except (ValueError, KeyError):
+            problems.append(f"the .ipynb download is not a notebook: {downloads[0]}")
+    return problems
+
+
+def _solutions_collapsed_until_clicked(page) -> list[str]:
+    """Every exercise solution (sphinx-exercise) starts collapsed and opens on a click."""
+    problems = []
+    solutions = page.locator("div.solution")
+    for i in range(solutions.count()):
+        sol = solutions.nth(i)
+        sid = sol.get_attribute("id")
+        if "dropdown" not in (sol.get_attribute("class") or ""):
+            problems.append(f"solution #{sid} is not collapsible (give it `:class: dropdown`)")
+            continue
+        body = sol.locator(":scope > :not(.admonition-title)").first
+        if "toggle-hidden" not in (sol.get_attribute("class") or "") or body.is_visible():
+            problems.append(f"solution #{sid} is visible before a click")
+            continue
+        sol.locator(".toggle-button").first.click()
+        try:
+            body.wait_for(state="visible", timeout=5_000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError
+            problems.append(f"solution #{sid} does not open on a click")
+    return problems
+
+
+# --------------------------------------------------------------------------- book-wide checks
+
+
+def _needs_book():
+    if not PAGES or _stale():
+        pytest.skip(_skip_reason())
+
+
+def test_no_external_resources_in_html():
+    """No page or stylesheet *loads* anything from the internet (plain <a href> links are fine)."""
+    _needs_book()
+    loaders = re.compile(
+        r"<(?:script|img|iframe|source|video|audio|embed)\b[^>]*\bsrc=[\"']?(?:https?:)?//"
+        r"|<link\b[^>]*\bhref=[\"']?(?:https?:)?//"
+        r"|@import\s+(?:url\()?[\"']?(?:https?:)?//",
+        re.I,
+    )
+    css_url = re.compile(r"url\(\s*[\"']?(?:https?:)?//", re.I)
+    offenders = []
+    for p in HTML.rglob("*.html"):
+        if p.relative_to(HTML).as_posix().startswith("_static/mathjax/"):
+            continue
+        for m in loaders.finditer(p.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(f"{p.relative_to(HTML)}: {m.group(0)}")
+    for p in HTML.rglob("*.css"):
+        for m in css_url.finditer(p.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(f"{p.relative_to(HTML)}: {m.group(0)}")
+    assert not offenders, "resources loaded from the internet:\n  " + "\n  ".join(offenders[:20])
+    assert (HTML / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not served locally"
+
+
+def test_api_reference_covers_every_public_name():
+    """chapters/api.md documents every name in nnlib.__all__ (it is written by hand)."""
+    _needs_book()
+    import nnlib
+
+    api = (HTML / "chapters" / "api.html").read_text(encoding="utf-8")
+    missing = [name for name in nnlib.__all__
+               if not name.startswith("_") and f'id="nnlib.{name}"' not in api]
+    assert not missing, f"add these public names to chapters/api.md: {missing}"
+
+
+def test_formulas_are_typeset_somewhere(visit):
+    """Guard against a check that passes because nothing is marked as maths."""
+    v = visit("chapters/01_neurons.html")
+    assert v.page.locator(".math mjx-container").count() > 10
+    assert v.page.evaluate("() => MathJax.version").startswith("3.")
+
+
+def test_exercise_solutions_exist_and_are_dropdowns():
+    """Solutions are checked in the browser on each page (test_page); here: are there any?"""
+    _needs_book()
+    found = {p: (HTML / p).read_text(encoding="utf-8").count('<div class="solution') for p in PAGES}
+    found = {p: n for p, n in found.items() if n}
+    if not found:
+        pytest.skip("no exercise solutions in the book yet; test_page checks each one once a page has one")
+    dropdowns = sum((HTML / p).read_text(encoding="utf-8").count('<div class="solution dropdown') for p in found)
+    assert dropdowns == sum(found.values()), f"solutions that are not dropdowns, per page: {found}"
+
+
+def test_search_finds_a_term(visit):
+    page = visit(f"search.html?q={SEARCH_TERM}").page
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=15_000)
+    assert results.count() >= 2, f"search for {SEARCH_TERM!r} found {results.count()} pages"
+    links = results.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert any("03_backpropagation" in h for h in links), links
+    assert any("glossary" in h for h in links), links
