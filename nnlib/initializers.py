@@ -1,18 +1,18 @@
-"""Weight initialisers for :class:`nnlib.Dense`.
+r"""Weight initialisers for :class:`nnlib.Dense`.
 
 Each initialiser takes ``(fan_in, fan_out, rng)`` and returns a weight matrix of
 shape ``(fan_in, fan_out)``: one row per input, one column per output unit.
 Choose one by name with ``Dense(..., init="he")``.
 
-========== ==================================================== ==========================
-name       distribution                                         typical use
-========== ==================================================== ==========================
-zeros      all weights 0                                        a cautionary example only
-normal     :math:`\\mathcal N(0, 1)`, unscaled                    what source A does
-small      :math:`\\mathcal N(0, 0.1^2)`                          what sources B and C do
-xavier     :math:`U(-a, a)`, :math:`a = \\sqrt{6/(n_{in}+n_{out})}` sigmoid and tanh layers
-he         :math:`\\mathcal N(0, 2/n_{in})`                       ReLU layers
-========== ==================================================== ==========================
+========== =========================================================== ==========================
+name       distribution                                                typical use
+========== =========================================================== ==========================
+zeros      all weights 0                                               a cautionary example only
+normal     :math:`\mathcal N(0, 1)`, unscaled                          what source A does
+small      :math:`\mathcal N(0, 0.1^2)`                                what sources B and C do
+xavier     :math:`U(-a, a)`, :math:`a = \sqrt{6/(n_{in}+n_{out})}`     sigmoid and tanh layers
+he         :math:`\mathcal N(0, 2/n_{in})`                             ReLU layers
+========== =========================================================== ==========================
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def he(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
 
 
+#: Every initialiser by name; ``"glorot"`` is another name for ``"xavier"``.
 INITIALIZERS: dict[str, Initializer] = {
     "zeros": zeros,
     "normal": normal,
