@@ -63,13 +63,6 @@ def tanh(z: np.ndarray) -> np.ndarray:
 class Sigmoid(Activation):
     """Sigmoid layer. Backward: ``grad * s * (1 - s)`` with ``s`` the forward output."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._out: np.ndarray | None = None
-
-    def _cache(self) -> np.ndarray | None:
-        return self._out
-
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._out = sigmoid(x)
         return self._out
@@ -81,13 +74,6 @@ class Sigmoid(Activation):
 
 class Tanh(Activation):
     """Tanh layer. Backward: ``grad * (1 - t**2)`` with ``t`` the forward output."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._out: np.ndarray | None = None
-
-    def _cache(self) -> np.ndarray | None:
-        return self._out
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._out = np.tanh(x)
@@ -126,13 +112,6 @@ class Softmax(Activation):
     :class:`nnlib.SoftmaxCrossEntropy`, which is stabler and cheaper; this
     layer is for turning logits into probabilities, or for experiments.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._out: np.ndarray | None = None
-
-    def _cache(self) -> np.ndarray | None:
-        return self._out
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)

@@ -175,9 +175,13 @@ class Activation(Layer):
     """Base class of element-wise activation layers (no parameters).
 
     Subclasses implement ``_forward(x)``, which keeps what the derivative
-    needs, and ``_backward(grad)``, which multiplies the incoming gradient by
+    needs (by default the output, in ``self._out``), and ``_backward(grad)``, which multiplies the incoming gradient by
     the local derivative (the chain rule: never return the local derivative alone).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out: np.ndarray | None = None  # the forward output, which most derivatives need
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "x", repr(self))
@@ -197,8 +201,9 @@ class Activation(Layer):
         check_finite(grad, "grad", repr(self) + ".backward")
         return self._backward(grad)
 
-    def _cache(self) -> np.ndarray | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _cache(self) -> np.ndarray | None:
+        """What the last forward pass kept for backward (None before any forward pass)."""
+        return self._out
 
     def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
