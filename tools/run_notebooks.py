@@ -23,6 +23,19 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive pieces of the same stream: how a print is split depends on timing."""
+    merged: list = []
+    for output in outputs:
+        prev = merged[-1] if merged else None
+        if (output.output_type == "stream" and prev is not None and prev.output_type == "stream"
+                and prev.name == output.name):
+            prev.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def clean(nb: nbformat.NotebookNode) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -30,6 +43,7 @@ def clean(nb: nbformat.NotebookNode) -> None:
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 output.get("metadata", {}).pop("execution", None)
+            cell.outputs = merge_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata.get("language_info", {}).pop("version", None)
