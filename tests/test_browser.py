@@ -377,7 +377,9 @@ def test_exercise_solutions_exist_and_are_dropdowns():
 def test_search_finds_a_term(visit):
     page = visit(f"search.html?q={SEARCH_TERM}").page
     results = page.locator("#search-results ul.search li")
-    results.first.wait_for(timeout=15_000)
+    # Sphinx adds the results one by one and then says so: wait for that line,
+    # not just the first result, or the check below races the page.
+    page.locator("#search-results", has_text="Search finished").wait_for(timeout=15_000)
     assert results.count() >= 2, f"search for {SEARCH_TERM!r} found {results.count()} pages"
     links = results.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert any("03_backpropagation" in h for h in links), links
