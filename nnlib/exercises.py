@@ -50,16 +50,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .activations import ReLU, Sigmoid, Tanh, sigmoid
+from .activations import ReLU, Sigmoid, Tanh, sigmoid, softmax
 from .layers import Dense, Layer
-from .losses import MSE, BinaryCrossEntropy, Loss
+from .losses import MSE, BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .model import Model
+from .optimizers import SGD, Adam
 
 __all__ = [
-    "EXERCISES", "LOG_ENV", "check_accuracy_from_probs", "check_bce_grad", "check_count_parameters",
+    "EXERCISES", "LOG_ENV", "check_accuracy_from_probs", "check_adam_step", "check_bce_grad",
+    "check_confusion_matrix", "check_count_parameters", "check_cross_entropy_from_logits",
     "check_dense_backward", "check_dense_forward", "check_gate_weights", "check_he_init",
-    "check_neuron_forward", "check_save_load", "check_sigmoid_backward", "check_tanh_derivative",
-    "check_train_step",
+    "check_momentum_step", "check_neuron_forward", "check_save_load", "check_sigmoid_backward",
+    "check_stable_softmax", "check_tanh_derivative", "check_train_step",
 ]
 
 #: Environment variable naming the JSON-lines file each checker appends its result to.
@@ -81,6 +83,11 @@ EXERCISES: dict[str, str] = {
     "ex-04-train-step": "check_train_step",
     "ex-04-accuracy": "check_accuracy_from_probs",
     "ex-05-save-load": "check_save_load",
+    "ex-06-momentum-step": "check_momentum_step",
+    "ex-06-adam-step": "check_adam_step",
+    "ex-07-softmax": "check_stable_softmax",
+    "ex-07-cross-entropy": "check_cross_entropy_from_logits",
+    "ex-07-confusion-matrix": "check_confusion_matrix",
 }
 
 # Tolerances for comparing the reader's floats with nnlib's: loose enough for any
@@ -1383,3 +1390,494 @@ def _scrambled(loaded: Model, saved: dict[str, np.ndarray]) -> list[str]:
                         "or rounded text"]
             return [f"{key} does not hold the values that were saved"]
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 6: optimizers
+# ---------------------------------------------------------------------------------------------
+def _pair_or_triple(result: Any, name: str, names: Sequence[str], where: list[str]) -> tuple:
+    """The reader's result as a tuple of ``len(names)`` values, or a FAIL saying what came back."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got_what = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        listed = ", ".join(names)
+        raise _Failure(f"{name} must return {len(names)} arrays ({listed}), got {got_what}",
+                       where + [f"return {listed}"])
+    return tuple(result)
+
+
+def check_momentum_step(momentum_step: Callable[..., tuple]) -> None:
+    """Check ``momentum_step(p, g, v, lr, mu)``: one step of gradient descent with momentum.
+
+    Parameters
+    ----------
+    momentum_step : callable
+        ``momentum_step(p, g, v, lr, mu)`` with parameters ``p``, their
+        gradient ``g`` and velocity ``v`` (all of the same shape), returning
+        the new ``(p, v)``: :math:`v \\leftarrow \\mu v - \\text{lr}\\, g`, then
+        :math:`p \\leftarrow p + v`, as new arrays (the inputs stay unchanged).
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Four single steps (three hidden: a matrix of parameters, a first step
+    from ``v = 0``, other values of ``lr`` and ``mu``), then a trajectory of
+    six steps that carries ``v`` from one step to the next, compared with
+    :class:`nnlib.SGD` with momentum on the same gradients. A wrong answer is
+    compared with the classic mistakes: the velocity's sign flipped, the
+    learning rate applied twice, the old velocity ignored or used for the step.
+    """
+    name, label = "momentum_step", "ex-06-momentum-step"
+
+    def body() -> int:
+        g_ = _gen(601)
+        cases = [
+            ("the first example", dict(p=np.array([1.0, -2.0, 0.5]), g=np.array([0.5, -1.0, 2.0]),
+                                       v=np.array([0.1, 0.0, -0.2]), lr=0.1, mu=0.9), True),
+            ("hidden test 1", dict(p=g_.normal(size=(3, 4)), g=g_.normal(size=(3, 4)), v=0.3 * g_.normal(size=(3, 4)),
+                                   lr=0.05, mu=0.8), False),
+            ("hidden test 2 (the first step, v = 0)", dict(p=g_.normal(size=5), g=g_.normal(size=5), v=np.zeros(5),
+                                                           lr=0.01, mu=0.9), False),
+            ("hidden test 3", dict(p=g_.normal(size=(2, 1)), g=g_.normal(size=(2, 1)), v=g_.normal(size=(2, 1)),
+                                   lr=0.3, mu=0.5), False),
+        ]
+        for case, inputs, shown in cases:
+            p, g, v, lr, mu = (inputs[k] for k in ("p", "g", "v", "lr", "mu"))
+            where = _describe(inputs, shown)
+            given = _copies(inputs)
+            result = _call(momentum_step, name, tuple(given[k] for k in ("p", "g", "v", "lr", "mu")), where)
+            _unchanged(inputs, given, name, where)
+            p_new, v_new = _pair_or_triple(result, name, ("p", "v"), where)
+            v_exp = mu * v - lr * g
+            p_exp = p + v_exp
+            shape_hint = (lambda shape, s=p.shape: f"p and v keep the shape of the parameters, {s}")
+            _check_array(
+                v_new, v_exp, name=name, what="the new v", case=case, inputs=inputs, shown=shown,
+                shape_hint=shape_hint,
+                candidates=[
+                    (lambda v=v, g=g, lr=lr, mu=mu: mu * v + lr * g,
+                     "the velocity has the wrong sign: in this chapter v = mu * v - lr * g, and then p = p + v"),
+                    (lambda g=g, lr=lr: -lr * g, "the old velocity v is ignored: v = mu * v - lr * g carries it "
+                                                 "from one step to the next"),
+                    (lambda v=v, g=g, mu=mu: mu * v - g, "the learning rate is missing: v = mu * v - lr * g"),
+                    (lambda v=v, g=g, lr=lr, mu=mu: v - lr * g, "mu is missing: v = mu * v - lr * g"),
+                ],
+            )
+            _check_array(
+                p_new, p_exp, name=name, what="the new p", case=case, inputs=inputs, shown=shown,
+                shape_hint=shape_hint,
+                candidates=[
+                    (lambda p=p, v=v_exp, lr=lr: p + lr * v, "the learning rate is applied twice: it is already "
+                                                             "in v, so p = p + v"),
+                    (lambda p=p, v=v_exp: p - v, "p moves against the velocity: v already points downhill, "
+                                                 "so p = p + v"),
+                    (lambda p=p, v=v: p + v, "p moves by the old velocity: update v first, then p = p + (new) v"),
+                    (lambda p=p, g=g, lr=lr: p - lr * g, "that is a plain gradient-descent step: p = p + v, "
+                                                         "with the new v"),
+                ],
+            )
+        # a trajectory: the reader's steps, carrying v, against nnlib's SGD with momentum
+        lr, mu = 0.1, 0.9
+        p_ref = np.array([[1.0, -0.5], [2.0, 0.25]])
+        p, v = p_ref.copy(), np.zeros_like(p_ref)
+        sgd = SGD(lr=lr, momentum=mu)
+        for step in range(1, 7):
+            g = 0.5 * p_ref + np.array([[0.1, -0.2], [0.3, 0.0]])      # the gradient at nnlib's point
+            where = [f"input: a trajectory of 6 steps, lr = {lr}, mu = {mu}, starting from v = 0 (step {step})"]
+            result = _call(momentum_step, name, (p.copy(), g.copy(), v.copy(), lr, mu), where)
+            p_new, v_new = _pair_or_triple(result, name, ("p", "v"), where)
+            sgd.step([p_ref], [g])
+            p = _as_array(p_new, name, "the new p")
+            v = _as_array(v_new, name, "the new v")
+            if not _close(p, p_ref):
+                raise _Failure(f"the trajectory drifts from nnlib's SGD(lr={lr}, momentum={mu}) at step {step}",
+                               where + _field("expected p", p_ref) + _field("got p     ", p))
+        return len(cases) + 1
+
+    _run(label, body)
+
+
+def check_adam_step(adam_step: Callable[..., tuple]) -> None:
+    """Check ``adam_step(p, g, m, v, t, lr, beta1, beta2, eps)``: one Adam step with bias correction.
+
+    Parameters
+    ----------
+    adam_step : callable
+        ``adam_step(p, g, m, v, t, lr, beta1, beta2, eps)`` with parameters
+        ``p``, their gradient ``g`` and the running averages ``m`` and ``v``
+        (all of the same shape), and ``t`` the number of this step (1 on the
+        first step); returns the new ``(p, m, v)`` as new arrays.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Four single steps (three hidden: a first step from ``m = v = 0``, other
+    values of ``beta1`` and ``beta2``, a late step), then a trajectory of six
+    steps, ``t`` = 1 to 6, compared with :class:`nnlib.Adam` on the same
+    gradients. A wrong answer is compared with the classic mistakes: no bias
+    correction (or only one of the two), ``t`` off by one, and ``eps`` in the
+    wrong place.
+    """
+    name, label = "adam_step", "ex-06-adam-step"
+    keys = ("p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps")
+
+    def parts(p, g, m, v, t, lr, b1, b2, eps):
+        m_new = b1 * m + (1 - b1) * g
+        v_new = b2 * v + (1 - b2) * g * g
+        return m_new, v_new
+
+    def update(p, m_new, v_new, lr, eps, c1, c2):
+        return p - lr * (m_new / c1) / (np.sqrt(v_new / c2) + eps)
+
+    def one_step(inputs: dict[str, Any], shown: bool, case: str, t_hint: str) -> None:
+        p, g, m, v, t, lr, b1, b2, eps = (inputs[k] for k in keys)
+        where = _describe(inputs, shown)
+        given = _copies(inputs)
+        result = _call(adam_step, name, tuple(given[k] for k in keys), where, warning_hint=t_hint)
+        _unchanged(inputs, given, name, where)
+        p_new, m_new, v_new = _pair_or_triple(result, name, ("p", "m", "v"), where)
+        m_exp, v_exp = parts(p, g, m, v, t, lr, b1, b2, eps)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        p_exp = update(p, m_exp, v_exp, lr, eps, c1, c2)
+        shape_hint = (lambda shape, s=p.shape: f"p, m and v keep the shape of the parameters, {s}")
+        _check_array(
+            m_new, m_exp, name=name, what="the new m", case=case, inputs=inputs, shown=shown,
+            shape_hint=shape_hint,
+            candidates=[
+                (lambda m=m_exp, c1=c1: m / c1, "return m itself, not the bias-corrected m_hat: the correction "
+                                                "is only used for the step"),
+                (lambda m=m, g=g, b1=b1: b1 * g + (1 - b1) * m, "beta1 and (1 - beta1) are swapped: "
+                                                                "m = beta1 * m + (1 - beta1) * g"),
+            ],
+        )
+        _check_array(
+            v_new, v_exp, name=name, what="the new v", case=case, inputs=inputs, shown=shown,
+            shape_hint=shape_hint,
+            candidates=[
+                (lambda v=v_exp, c2=c2: v / c2, "return v itself, not the bias-corrected v_hat: the correction "
+                                                "is only used for the step"),
+                (lambda v=v, g=g, b2=b2: b2 * v + (1 - b2) * g, "v averages the squared gradients: "
+                                                                "v = beta2 * v + (1 - beta2) * g**2"),
+                (lambda v=v, g=g, b2=b2: b2 * g * g + (1 - b2) * v, "beta2 and (1 - beta2) are swapped"),
+            ],
+        )
+        _check_array(
+            p_new, p_exp, name=name, what="the new p", case=case, inputs=inputs, shown=shown,
+            shape_hint=shape_hint,
+            candidates=[
+                (lambda: update(p, m_exp, v_exp, lr, eps, 1.0, 1.0),
+                 "no bias correction: divide m by 1 - beta1**t and v by 1 - beta2**t before the step"),
+                (lambda: update(p, m_exp, v_exp, lr, eps, c1, 1.0),
+                 "only m is bias-corrected: v_hat = v / (1 - beta2**t) too"),
+                (lambda: update(p, m_exp, v_exp, lr, eps, 1.0, c2),
+                 "only v is bias-corrected: m_hat = m / (1 - beta1**t) too"),
+                (lambda: update(p, m_exp, v_exp, lr, eps, 1 - b1 ** (t + 1), 1 - b2 ** (t + 1)),
+                 "the corrections use t + 1: t is already this step's number (1 on the first step)"),
+                (lambda: update(p, m_exp, v_exp, lr, eps, 1 - b1 ** (t - 1), 1 - b2 ** (t - 1)),
+                 "the corrections use t - 1, as a step counter starting at 0 would: " + t_hint),
+                (lambda: p - lr * (m_exp / c1) / np.sqrt(v_exp / c2 + eps),
+                 "eps goes outside the square root: sqrt(v_hat) + eps"),
+                (lambda: p + lr * (m_exp / c1) / (np.sqrt(v_exp / c2) + eps),
+                 "the step goes up the gradient: p = p - lr * m_hat / (sqrt(v_hat) + eps)"),
+                (lambda: p - lr * (m_exp / c1) / (v_exp / c2 + eps),
+                 "the square root of v_hat is missing"),
+            ],
+        )
+
+    def body() -> int:
+        g_ = _gen(602)
+        cases = [
+            ("the first example", dict(p=np.array([1.0, -2.0, 0.5]), g=np.array([0.5, -1.0, 2.0]),
+                                       m=np.array([0.1, -0.1, 0.3]), v=np.array([0.02, 0.05, 0.5]), t=3,
+                                       lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8), True),
+            ("hidden test 1 (the first step, m = v = 0)",
+             dict(p=g_.normal(size=(3, 4)), g=g_.normal(size=(3, 4)), m=np.zeros((3, 4)), v=np.zeros((3, 4)), t=1,
+                  lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8), False),
+            ("hidden test 2", dict(p=g_.normal(size=5), g=g_.normal(size=5), m=0.1 * g_.normal(size=5),
+                                   v=0.1 * g_.random(size=5), t=4, lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6), False),
+            ("hidden test 3 (step 2000)", dict(p=g_.normal(size=(2, 2)), g=g_.normal(size=(2, 2)),
+                                               m=0.2 * g_.normal(size=(2, 2)), v=0.5 * g_.random(size=(2, 2)), t=2000,
+                                               lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8), False),
+        ]
+        t_hint = ("t counts the steps from 1: on the first step the corrections divide by 1 - beta1 and "
+                  "1 - beta2; with t = 0 they would divide by zero")
+        for case, inputs, shown in cases:
+            try:
+                one_step(inputs, shown, case, t_hint)
+            except _Failure as exc:  # eps is too small for four decimals: show it as 1e-08, not 0.0
+                eps = inputs["eps"]
+                exc.hints = [line.replace("eps = 0.0", f"eps = {eps:g}") for line in exc.hints]
+                raise
+        # a trajectory: t = 1, 2, ..., carrying m and v, against nnlib's Adam
+        lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+        p_ref = np.array([[1.0, -0.5, 0.0], [2.0, 0.25, -1.0]])
+        p, m, v = p_ref.copy(), np.zeros_like(p_ref), np.zeros_like(p_ref)
+        adam = Adam(lr=lr, beta1=b1, beta2=b2, eps=eps)
+        for t in range(1, 7):
+            g = p_ref * np.array([[0.5, 2.0, 1.0], [0.1, 4.0, 1.0]]) + np.array([[0.1, -0.2, 0.3], [0.0, 0.5, 1.0]])
+            where = [f"input: a trajectory of 6 steps, t = 1 to 6, lr = {lr}, beta1 = {b1}, beta2 = {b2}, "
+                     f"eps = {eps:g}, starting from m = v = 0 (step t = {t})"]
+            result = _call(adam_step, name, (p.copy(), g.copy(), m.copy(), v.copy(), t, lr, b1, b2, eps), where,
+                           warning_hint=t_hint)
+            p_new, m_new, v_new = _pair_or_triple(result, name, ("p", "m", "v"), where)
+            adam.step([p_ref], [g])
+            p, m, v = (_as_array(a, name, f"the new {k}") for a, k in zip((p_new, m_new, v_new), "pmv"))
+            if not _close(p, p_ref):
+                raise _Failure(f"the trajectory drifts from nnlib's Adam(lr={lr}) at step t = {t}",
+                               where + _field("expected p", p_ref) + _field("got p     ", p))
+        return len(cases) + 1
+
+    _run(label, body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 7: digits
+# ---------------------------------------------------------------------------------------------
+def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Check ``stable_softmax(Z)``: the softmax of every row of ``Z``, without overflow.
+
+    Parameters
+    ----------
+    stable_softmax : callable
+        ``stable_softmax(Z)`` with logits ``Z`` of shape ``(n, k)``, one row
+        per sample, returning probabilities of the same shape whose rows sum
+        to 1.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Six inputs (four hidden): the chapter's logits, logits near 1000 (the
+    textbook formula overflows there, a warning and so a FAIL), random
+    logits, a square ``Z`` (where normalising over the wrong axis, or
+    subtracting a maximum without ``keepdims``, keeps the right shape), a
+    single sample, and rows of very different sizes (subtracting the largest
+    logit of the whole array instead of each row's makes a row underflow).
+    """
+    name, label = "stable_softmax", "ex-07-softmax"
+
+    def body() -> int:
+        g = _gen(701)
+        cases = [
+            ("the chapter's logits", np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0], [5.0, -5.0, 0.0]]), True),
+            ("logits near 1000", np.array([[1000.0, 1001.0, 1002.0]]), True),
+            ("hidden test 1", 3 * g.normal(size=(6, 10)), False),
+            ("hidden test 2 (a square Z)", 2 * g.normal(size=(4, 4)), False),
+            ("hidden test 3 (one sample)", g.normal(size=(1, 5)), False),
+            ("hidden test 4 (rows of very different sizes)", np.array([[1000.0, 1001.0], [0.0, 1.0], [-2.0, 3.0]]),
+             False),
+        ]
+        for case, Z, shown in cases:
+            inputs = dict(Z=Z)
+            where = _describe(inputs, shown)
+            given = _copies(inputs)
+            got = _call(stable_softmax, name, (given["Z"],), where,
+                        warning_hint="subtract each row's own largest logit before np.exp: "
+                                     "Z - Z.max(axis=1, keepdims=True) (without the shift np.exp overflows; "
+                                     "with the largest logit of the whole array, a row far below it "
+                                     "underflows to 0 / 0)")
+            _unchanged(inputs, given, name, where)
+            expected = softmax(Z)
+
+            def shape_hint(shape, Z=Z):
+                if shape == (Z.shape[0],) or shape == (Z.shape[0], 1):
+                    return "return every probability, not one number per row: the output has the shape of Z"
+                return f"the probabilities have the shape of Z, {Z.shape}"
+
+            def by_columns(Z=Z):
+                e = np.exp(Z - Z.max(axis=0, keepdims=True))
+                return e / e.sum(axis=0, keepdims=True)
+
+            def no_keepdims(Z=Z):
+                e = np.exp(Z - Z.max(axis=1))
+                return e / e.sum(axis=1, keepdims=True)
+
+            def sum_no_keepdims(Z=Z):
+                e = np.exp(Z - Z.max(axis=1, keepdims=True))
+                return e / e.sum(axis=1)
+
+            _check_array(
+                got, expected, name=name, what="the probabilities", case=case, inputs=inputs, shown=shown,
+                shape_hint=shape_hint,
+                candidates=[
+                    (by_columns, "each column sums to 1, not each row: normalise over the classes, axis=1 "
+                                 "(one row per sample)"),
+                    (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)) / np.exp(Z - Z.max(axis=1, keepdims=True))
+                     .sum(), "the whole array sums to 1: divide each row by its own sum, "
+                             "e.sum(axis=1, keepdims=True)"),
+                    (no_keepdims, "Z.max(axis=1) without keepdims=True is subtracted column by column; "
+                                  "use Z.max(axis=1, keepdims=True)"),
+                    (sum_no_keepdims, "e.sum(axis=1) without keepdims=True divides column by column; "
+                                      "use e.sum(axis=1, keepdims=True)"),
+                    (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)), "the exponentials are not normalised: "
+                                                                            "divide by their row sums"),
+                ],
+            )
+        return len(cases)
+
+    _run(label, body)
+
+
+def check_cross_entropy_from_logits(cross_entropy_from_logits: Callable[[np.ndarray, np.ndarray], float]) -> None:
+    """Check ``cross_entropy_from_logits(Z, y)``: the mean cross-entropy of logits and integer labels.
+
+    Parameters
+    ----------
+    cross_entropy_from_logits : callable
+        ``cross_entropy_from_logits(Z, y)`` with logits ``Z`` of shape
+        ``(n, k)`` and integer labels ``y`` of shape ``(n,)``, returning
+        :math:`-\\frac1n \\sum_i \\log \\operatorname{softmax}(Z)_{i, y_i}` as a
+        float.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Six inputs (four hidden), compared with
+    :class:`nnlib.SoftmaxCrossEntropy`: the chapter's three samples, logits
+    ``(0, 800)`` whose softmax underflows to 0 (the log of that probability
+    warns, a FAIL: the exercise asks for the log-softmax), random batches,
+    a square ``Z`` and logits near 1000. A wrong value is compared with the
+    classic mistakes (the mean over all :math:`n k` entries, the sum over the
+    samples, the wrong sign, the probabilities of the wrong entries).
+    """
+    name, label = "cross_entropy_from_logits", "ex-07-cross-entropy"
+    loss = SoftmaxCrossEntropy()
+
+    def body() -> int:
+        g = _gen(702)
+        cases = [
+            ("the chapter's three samples", np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.0], [1.0, 1.0, 3.0]]),
+             np.array([0, 1, 0]), True),
+            ("logits (0, 800), correct class 0", np.array([[0.0, 800.0]]), np.array([0]), True),
+            ("hidden test 1", 3 * g.normal(size=(8, 10)), g.integers(0, 10, size=8), False),
+            ("hidden test 2 (a square Z)", 2 * g.normal(size=(5, 5)), np.array([4, 0, 2, 2, 1]), False),
+            ("hidden test 3 (logits near 1000)", 1000 + g.normal(size=(4, 3)), np.array([2, 0, 1, 1]), False),
+            ("hidden test 4 (one sample)", g.normal(size=(1, 4)), np.array([3]), False),
+        ]
+        for case, Z, y, shown in cases:
+            inputs = dict(Z=Z, y=y)
+            where = _describe(inputs, shown)
+            given = _copies(inputs)
+            got = _call(cross_entropy_from_logits, name, (given["Z"], given["y"]), where,
+                        warning_hint="compute log p with the log-softmax, z - max - log(sum(exp(z - max))) per row, "
+                                     "not as np.log of the softmax: a probability that underflows to 0 gives "
+                                     "log(0) = -inf")
+            _unchanged(inputs, given, name, where)
+            expected = float(loss(y, Z))
+            a = _as_array(got, name, "the loss")
+            if a.size != 1:
+                hint = ("that is one loss per sample: return their mean" if a.shape in ((len(y),), (len(y), 1))
+                        else "return the mean over the samples, a single number")
+                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected one number",
+                               where + [hint])
+            value = float(a.reshape(-1)[0])
+            if not np.isfinite(value):
+                raise _Failure(f"the loss is {value} on {case}", where + [f"expected {expected:.4f}"])
+            if not np.isclose(value, expected, rtol=RTOL, atol=ATOL):
+                hints = where + [f"expected {expected:.4f}, got {value:.4f}"]
+                n, k = Z.shape
+                log_p = SoftmaxCrossEntropy.log_softmax(Z)
+                picked = log_p[np.arange(n), y]
+                known = [
+                    (expected / k, f"that is the mean over all n * k entries; average over the n samples only "
+                                   f"(here k = {k} classes)"),
+                    (expected * n, "that is the sum over the samples; return their mean"),
+                    (-expected, "the sign is wrong: the loss is minus the mean log-probability"),
+                    (float(-np.mean(log_p[:, y])), "p[:, y] picks whole columns (an n x n table); pick one entry "
+                                                   "per row: p[np.arange(n), y]"),
+                    (float(-np.mean(Z[np.arange(n), y])), "the logits are not log-probabilities: subtract the "
+                                                          "log-sum-exp of each row"),
+                    (float(-np.mean(np.exp(picked))), "take the log of the probabilities"),
+                ]
+                hints += [msg for v, msg in known if not np.isclose(v, expected, rtol=1e-9)
+                          and np.isclose(value, v, rtol=1e-9, atol=1e-12)][:1]
+                raise _Failure(f"wrong loss on {case}", hints)
+        return len(cases)
+
+    _run(label, body)
+
+
+def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> None:
+    """Check ``confusion_matrix(y_true, y_pred, k)``: counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    confusion_matrix : callable
+        ``confusion_matrix(y_true, y_pred, k)`` with integer labels
+        ``y_true`` and ``y_pred`` of shape ``(n,)`` in ``0 .. k-1``, returning a
+        ``(k, k)`` array whose entry ``[i, j]`` counts the samples of true
+        class ``i`` predicted as ``j``.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Five inputs (three hidden), among them a class that never occurs (the
+    matrix must still be ``k`` by ``k``) and many repeated pairs (a fancy-indexed
+    ``C[y_true, y_pred] += 1`` counts each pair only once). A wrong answer is
+    compared with the transposed matrix and with row-normalised fractions.
+    """
+    name, label = "confusion_matrix", "ex-07-confusion-matrix"
+
+    def reference(y_true, y_pred, k):
+        C = np.zeros((k, k), dtype=int)
+        np.add.at(C, (y_true, y_pred), 1)
+        return C
+
+    def body() -> int:
+        g = _gen(703)
+        y_big = g.integers(0, 10, size=200)
+        p_big = np.where(g.random(200) < 0.8, y_big, g.integers(0, 10, size=200))
+        cases = [
+            ("the first example", np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3, True),
+            ("a class that never occurs", np.array([0, 1, 1, 0]), np.array([1, 1, 0, 0]), 3, True),
+            ("hidden test 1 (200 samples, 10 classes)", y_big, p_big, 10, False),
+            ("hidden test 2", np.array([1, 0, 1, 1, 0, 1, 1]), np.array([0, 0, 0, 1, 1, 0, 1]), 2, False),
+            ("hidden test 3", np.array([3, 3, 1, 0, 2, 3]), np.array([2, 3, 3, 0, 1, 1]), 4, False),
+        ]
+        for case, y_true, y_pred, k, shown in cases:
+            inputs = dict(y_true=y_true, y_pred=y_pred, k=k)
+            where = _describe(inputs, shown)
+            given = _copies(inputs)
+            got = _call(confusion_matrix, name, (given["y_true"], given["y_pred"], k), where)
+            _unchanged(inputs, given, name, where)
+            expected = reference(y_true, y_pred, k)
+
+            def fancy(y_true=y_true, y_pred=y_pred, k=k):
+                C = np.zeros((k, k))
+                C[y_true, y_pred] += 1
+                return C
+
+            def shape_hint(shape, k=k):
+                if len(shape) == 2 and shape[0] == shape[1] and shape[0] < k:
+                    return (f"the matrix is k by k with k = {k}, even when a class never occurs: "
+                            "size it with k, not with the largest label")
+                return f"one row and one column per class: ({k}, {k})"
+
+            _check_array(
+                got, expected.astype(np.float64), name=name, what="the confusion matrix", case=case, inputs=inputs,
+                shown=shown, shape_hint=shape_hint,
+                candidates=[
+                    (lambda e=expected: e.T, "the matrix is transposed: rows are the true classes, columns the "
+                                             "predicted ones, C[y_true[m], y_pred[m]] += 1"),
+                    (fancy, "C[y_true, y_pred] += 1 counts a repeated pair only once (fancy indexing does not "
+                            "accumulate): use np.add.at(C, (y_true, y_pred), 1) or a loop"),
+                    (lambda e=expected: e / np.maximum(e.sum(axis=1, keepdims=True), 1),
+                     "return the counts, not the fractions of each row"),
+                ],
+            )
+        return len(cases)
+
+    _run(label, body)

@@ -27,7 +27,7 @@ import nnlib
 import nnlib.exercises as ex
 from nnlib import SGD, Dense, Model, ReLU, Sigmoid, Tanh, sigmoid
 
-CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-5]_*.ipynb"))
+CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-7]_*.ipynb"))
 STUB_LINE = "raise NotImplementedError(\"write your solution here\")"
 LABEL_RE = re.compile(r"^```\{exercise\}\s*\n:label: (ex-(\d\d)-[a-z0-9-]+)\s*\n", re.M)
 
@@ -465,6 +465,164 @@ def test_save_load_output_never_shows_the_temporary_folder(capsys):
     out = run(ex.check_save_load, leaky, _load_named, capsys=capsys)
     assert "save_weights raised OSError: cannot write <tmp>/model1.npz" in out
     assert "/tmp" not in out and "nnlib-exercise-" not in out
+
+
+# chapter 6: optimizers ---------------------------------------------------------------------------------
+def test_momentum_step_wrong_answers(capsys):
+    label, check = "ex-06-momentum-step", ex.check_momentum_step
+    assert_fail(run(check, lambda p, g, v, lr, mu: (np.zeros_like(p), np.zeros_like(v)), capsys=capsys), label,
+                "wrong values of the new v", "every value you returned is the same")
+    assert_fail(run(check, lambda p, g, v, lr, mu: (p + mu * v - lr * g, mu * v - lr * g)[0], capsys=capsys), label,
+                "must return 2 arrays (p, v), got a ndarray")
+    assert_fail(run(check, lambda p, g, v, lr, mu: ((p + mu * v - lr * g).ravel()[:2], mu * v - lr * g),
+                    capsys=capsys), label, "the new p has shape (2,)", "expected (3,)")
+    assert_fail(run(check, lambda p, g, v, lr, mu: (2 * (p + mu * v - lr * g), mu * v - lr * g), capsys=capsys),
+                label, "wrong values of the new p", "2 times the expected")
+    # the classic mistakes: the velocity's sign, lr applied twice, the old velocity forgotten
+    assert_fail(run(check, lambda p, g, v, lr, mu: (p - (mu * v + lr * g), mu * v + lr * g), capsys=capsys), label,
+                "the velocity has the wrong sign")
+    assert_fail(run(check, lambda p, g, v, lr, mu: (p + lr * (mu * v - lr * g), mu * v - lr * g), capsys=capsys),
+                label, "the learning rate is applied twice")
+    assert_fail(run(check, lambda p, g, v, lr, mu: (p - lr * g, -lr * g), capsys=capsys), label,
+                "the old velocity v is ignored")
+    assert_fail(run(check, lambda p, g, v, lr, mu: (p + v, mu * v - lr * g), capsys=capsys), label,
+                "p moves by the old velocity")
+
+    def in_place(p, g, v, lr, mu):
+        v *= mu
+        v -= lr * g
+        return p + v, v
+
+    assert_fail(run(check, in_place, capsys=capsys), label, "modified its input v in place")
+
+    def forgets_after_first(p, g, v, lr, mu):  # right on every single step, but never carries v on
+        v_new = mu * v - lr * g
+        return p + v_new, np.zeros_like(v)
+
+    assert_fail(run(check, forgets_after_first, capsys=capsys), label, "wrong values of the new v")
+
+
+def _adam(p, g, m, v, t, lr, b1, b2, eps, *, c1=True, c2=True, shift=0):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    m_hat = m / (1 - b1 ** (t + shift)) if c1 else m
+    v_hat = v / (1 - b2 ** (t + shift)) if c2 else v
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def test_adam_step_wrong_answers(capsys):
+    label, check = "ex-06-adam-step", ex.check_adam_step
+    out = run(check, lambda *a: (np.zeros(3), np.zeros(3), np.zeros(3)), capsys=capsys)
+    assert_fail(out, label, "wrong values of the new m", "every value you returned is the same", "eps = 1e-08")
+    assert_fail(run(check, lambda *a: _adam(*a)[:2], capsys=capsys), label, "must return 3 arrays (p, m, v), got 2")
+    assert_fail(run(check, lambda p, *a: (np.append(_adam(p, *a)[0], 0.0),) + _adam(p, *a)[1:], capsys=capsys),
+                label, "the new p has shape (4,)", "expected (3,)")
+    assert_fail(run(check, lambda *a: (lambda r: (r[0], r[1], 2 * r[2]))(_adam(*a)), capsys=capsys), label,
+                "wrong values of the new v", "2 times the expected")
+    # the classic mistakes: no bias correction, only one of the two, t starting at 0
+    assert_fail(run(check, lambda *a: _adam(*a, c1=False, c2=False), capsys=capsys), label, "no bias correction")
+    assert_fail(run(check, lambda *a: _adam(*a, c2=False), capsys=capsys), label, "only m is bias-corrected")
+    assert_fail(run(check, lambda *a: _adam(*a, shift=-1), capsys=capsys), label, "the corrections use t - 1")
+    assert_fail(run(check, lambda *a: _adam(*a, shift=1), capsys=capsys), label, "the corrections use t + 1")
+
+    def counter_from_zero(p, g, m, v, t, lr, b1, b2, eps):  # shown case fine... until t = 1 divides by zero
+        return _adam(p, g, m, v, t, lr, b1, b2, eps, shift=-1) if t == 1 else _adam(p, g, m, v, t, lr, b1, b2, eps)
+
+    assert_fail(run(check, counter_from_zero, capsys=capsys), label, "caused a warning: RuntimeWarning",
+                "t counts the steps from 1")
+
+    def corrected_m_returned(p, g, m, v, t, lr, b1, b2, eps):
+        p_new, m_new, v_new = _adam(p, g, m, v, t, lr, b1, b2, eps)
+        return p_new, m_new / (1 - b1**t), v_new
+
+    assert_fail(run(check, corrected_m_returned, capsys=capsys), label, "not the bias-corrected m_hat")
+
+
+# chapter 7: digits -----------------------------------------------------------------------------------
+def _softmax_rows(Z):
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_stable_softmax_wrong_answers(capsys):
+    label, check = "ex-07-softmax", ex.check_stable_softmax
+    assert_fail(run(check, lambda Z: np.full_like(Z, 0.5), capsys=capsys), label,
+                "wrong values of the probabilities on the chapter's logits", "every value you returned is the same")
+    assert_fail(run(check, lambda Z: _softmax_rows(Z)[:, 0], capsys=capsys), label,
+                "has shape (3,)", "not one number per row")
+    assert_fail(run(check, lambda Z: 2 * _softmax_rows(Z), capsys=capsys), label, "2 times the expected")
+    # the classic mistakes: no shift (overflow), the wrong axis, the whole array's maximum
+    assert_fail(run(check, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True), capsys=capsys), label,
+                "Z = [[1000. 1001. 1002.]]", "caused a warning: RuntimeWarning: overflow encountered in exp",
+                "subtract each row's own largest logit")
+    assert_fail(run(check, lambda Z: _softmax_rows(Z.T).T, capsys=capsys), label, "each column sums to 1")
+    global_max = lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(axis=1, keepdims=True)  # noqa: E731
+    assert_fail(run(check, global_max, capsys=capsys), label, "a hidden test case with Z of shape (3, 2)",
+                "invalid value encountered in divide", "underflows to 0 / 0")
+
+    def no_keepdims(Z):  # a ValueError when n != k, wrong values on a square Z
+        e = np.exp(Z - Z.max(axis=1)) if Z.shape[0] == Z.shape[1] else np.exp(Z - Z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    assert_fail(run(check, no_keepdims, capsys=capsys), label, "on the chapter's logits", "without keepdims")
+
+
+def _ce(Z, y):
+    log_p = Z - Z.max(axis=1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_p[np.arange(len(y)), y]))
+
+
+def test_cross_entropy_wrong_answers(capsys):
+    label, check = "ex-07-cross-entropy", ex.check_cross_entropy_from_logits
+    assert_fail(run(check, lambda Z, y: 2.3, capsys=capsys), label, "wrong loss on the chapter's three samples",
+                "expected 0.9511, got 2.3000")
+    assert_fail(run(check, lambda Z, y: np.full(len(y), _ce(Z, y)), capsys=capsys), label,
+                "returned an array of shape (3,)", "one loss per sample")
+    assert_fail(run(check, lambda Z, y: 3 * _ce(Z, y), capsys=capsys), label, "that is the sum over the samples")
+    assert_fail(run(check, lambda Z, y: -_ce(Z, y), capsys=capsys), label, "the sign is wrong")
+    # the classic mistakes: the mean over all n * k entries, the log of the softmax without the shift
+    onehot_mean = lambda Z, y: -np.mean(np.eye(Z.shape[1])[y] * np.log(_softmax_rows(Z)))  # noqa: E731
+    assert_fail(run(check, onehot_mean, capsys=capsys), label, "the mean over all n * k entries")
+    log_of_softmax = lambda Z, y: -np.mean(np.log(_softmax_rows(Z)[np.arange(len(y)), y]))  # noqa: E731
+    assert_fail(run(check, log_of_softmax, capsys=capsys), label, "Z = [[  0. 800.]]",
+                "divide by zero encountered in log", "log-softmax")
+    def naive(Z, y):
+        p = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+        return -np.mean(np.log(p[np.arange(len(y)), y]))
+
+    assert_fail(run(check, naive, capsys=capsys), label, "caused a warning: RuntimeWarning")
+    assert_fail(run(check, lambda Z, y: -np.mean(np.log(_softmax_rows(Z))[:, y]), capsys=capsys), label,
+                "p[:, y] picks whole columns")
+
+
+def _confusion(y_true, y_pred, k):
+    C = np.zeros((k, k), dtype=int)
+    np.add.at(C, (y_true, y_pred), 1)
+    return C
+
+
+def test_confusion_matrix_wrong_answers(capsys):
+    label, check = "ex-07-confusion-matrix", ex.check_confusion_matrix
+    assert_fail(run(check, lambda a, b, k: np.ones((k, k)), capsys=capsys), label,
+                "wrong values of the confusion matrix on the first example", "every value you returned is the same")
+    assert_fail(run(check, lambda a, b, k: _confusion(a, b, k).ravel(), capsys=capsys), label,
+                "has shape (9,)", "expected (3, 3)")
+    assert_fail(run(check, lambda a, b, k: 2 * _confusion(a, b, k), capsys=capsys), label, "2 times the expected")
+    # the classic mistakes: rows and columns swapped, fancy indexing, sized by the largest label
+    assert_fail(run(check, lambda a, b, k: _confusion(a, b, k).T, capsys=capsys), label,
+                "the matrix is transposed: rows are the true classes")
+
+    def fancy(a, b, k):
+        C = np.zeros((k, k), dtype=int)
+        C[a, b] += 1
+        return C
+
+    assert_fail(run(check, fancy, capsys=capsys), label, "counts a repeated pair only once", "np.add.at")
+    assert_fail(run(check, lambda a, b, k: _confusion(a, b, int(max(a.max(), b.max())) + 1), capsys=capsys), label,
+                "on a class that never occurs", "size it with k")
+    assert_fail(run(check, lambda a, b, k: _confusion(a, b, k) / _confusion(a, b, k).sum(axis=1, keepdims=True),
+                    capsys=capsys), label, "the counts, not the fractions")
 
 
 # -- output rules -----------------------------------------------------------------------------------------
