@@ -421,6 +421,7 @@ class Model:
         best_val, best_params, waited = np.inf, None, 0
         fused = self._fused(loss)
         want_acc = "accuracy" in metrics
+        labels = to_classes(y) if want_acc else None  # the true classes, found once, not per batch
         history = History()
         # The bar and verbose lines would interleave: by default, one or the other.
         show_bar = ProgressBar.wanted(progress) if progress is not None or not verbose else False
@@ -429,8 +430,9 @@ class Model:
             if shuffle and batch_size < n:
                 order = gen.permutation(n)
                 Xs, ys = X[order], y[order]
+                labels_s = labels[order] if want_acc else None
             else:
-                Xs, ys = X, y
+                Xs, ys, labels_s = X, y, labels
             total, correct = 0.0, 0
             for start in range(0, n, batch_size):
                 xb, yb = Xs[start : start + batch_size], ys[start : start + batch_size]
@@ -438,7 +440,7 @@ class Model:
                 optimizer._step(params, grads)
                 total += value * xb.shape[0]
                 if want_acc:
-                    correct += int(np.count_nonzero(to_classes(y_hat) == to_classes(yb)))
+                    correct += int(np.count_nonzero(to_classes(y_hat) == labels_s[start : start + batch_size]))
             record = {"loss": total / n}
             if want_acc:
                 record["accuracy"] = correct / n
