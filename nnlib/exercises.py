@@ -651,7 +651,7 @@ def check_count_parameters(count_parameters: Callable[[Sequence[int]], int]) -> 
 
     def body() -> int:
         for case, sizes, shown in networks:
-            where = [f"input: layer_sizes = {sizes}"]
+            where = [f"input: layer_sizes = {sizes}" if shown else f"input: {case}"]
             got = _call(count_parameters, name, (list(sizes),), where)
             expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
             if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):

@@ -21,7 +21,7 @@ def to_classes(y_prob: Any, threshold: float = 0.5) -> np.ndarray:
     return (p.reshape(-1) > threshold).astype(np.int64)
 
 
-def _labels(y_true: Any, n_outputs: int) -> np.ndarray:
+def _labels(y_true: Any) -> np.ndarray:
     y = as_float_array(y_true, "y_true", "accuracy")
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
         return np.argmax(y, axis=1)
@@ -39,7 +39,7 @@ def accuracy(y_true: Any, y_prob: Any, threshold: float = 0.5) -> float:
     """
     p = np.asarray(y_prob)
     pred = to_classes(p, threshold)
-    y = _labels(y_true, p.shape[1] if p.ndim == 2 else 1)
+    y = _labels(y_true)
     if y.shape[0] != pred.shape[0]:
         raise ValueError(
             f"accuracy: y_true has {y.shape[0]} samples but y_prob has {pred.shape[0]}."
