@@ -77,3 +77,42 @@ def test_optimizers_do_not_modify_the_gradients(problem):
         opt.step(params, g)
     for gi, b in zip(g, before):
         np.testing.assert_array_equal(gi, b)
+
+
+class _LoopRecorder(np.ndarray):
+    """An array that records the dtypes of every NumPy loop it takes part in."""
+
+    loops: list = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        def dtype_of(x):
+            # Python scalars are "weak" (they take the array's dtype); NumPy scalars, such
+            # as np.float64 (a subclass of float), are not
+            return type(x) if type(x) in (int, float) else np.asarray(x).dtype
+
+        outs = kwargs.get("out", ())
+        resolved = ufunc.resolve_dtypes(tuple(dtype_of(x) for x in inputs) + (None,) * ufunc.nout)
+        _LoopRecorder.loops.append((ufunc.__name__, resolved))
+        inputs = tuple(x.view(np.ndarray) if isinstance(x, _LoopRecorder) else x for x in inputs)
+        if outs:
+            kwargs["out"] = tuple(o.view(np.ndarray) for o in outs)
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+        return outs[0] if outs else result
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(lr=0.1), lambda: SGD(lr=0.1, momentum=0.9), lambda: Adam(lr=0.01)],
+                         ids=["sgd", "momentum", "adam"])
+def test_float32_parameters_are_updated_in_float32_arithmetic(make, rng):
+    # A NumPy float64 scalar among the constants (np.sqrt of a float, say) would make
+    # every operation on a float32 model run a float64 loop with conversions: the same
+    # result, rounded, but several times slower.
+    p = rng.standard_normal(10).astype(np.float32).view(_LoopRecorder)
+    g = rng.standard_normal(10).astype(np.float32).view(_LoopRecorder)
+    _LoopRecorder.loops = []
+    opt = make()
+    for _ in range(3):
+        opt.step([p], [g])
+    assert _LoopRecorder.loops, "the recorder saw no NumPy operation"
+    wrong = [(name, dtypes) for name, dtypes in _LoopRecorder.loops if set(dtypes) != {np.dtype(np.float32)}]
+    assert not wrong, f"operations not in float32: {wrong}"
+    assert p.dtype == np.float32
