@@ -121,6 +121,20 @@ def test_relu_gradient_at_exactly_zero_is_zero():
     np.testing.assert_array_equal(layer.backward(np.ones((1, 3))), 0.0)
 
 
+def test_relu_is_exact_for_every_batch_shape_dtype_and_size(rng):
+    # ReLU keeps an array of zeros per batch shape (a speed-up); batches of another
+    # shape or dtype, and inputs too large to cache, must give the same answers.
+    layer = ReLU()
+    for shape, dtype in [((64, 8), np.float64), ((5, 8), np.float64), ((64, 8), np.float32),
+                         ((64, 8), np.float64), ((400, 400), np.float64)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        out = layer.forward(x)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, np.where(x > 0, x, 0))
+        np.testing.assert_array_equal(layer.backward(np.ones_like(x)), (x > 0).astype(dtype))
+    assert layer._zeros.shape == (64, 8)  # the large input was not cached
+
+
 def test_activations_have_no_parameters():
     for layer in (Sigmoid(), ReLU(), Tanh()):
         assert layer.params == {} and layer.grads == {} and layer.n_params == 0
