@@ -165,7 +165,7 @@ class Dense(Layer):
         # Write into the existing gradient arrays so that an optimizer holding
         # them (or a view of them) always sees the latest values.
         np.matmul(self._x.T, grad, out=self.grads["W"])
-        np.sum(grad, axis=0, out=self.grads["b"])
+        grad.sum(axis=0, out=self.grads["b"])
         if not need_input_grad:
             return None
         return grad @ self.params["W"].T
