@@ -221,14 +221,16 @@ class SoftmaxCrossEntropy(Loss):
 
     def _value_and_grad(self, y: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
         # One pass of exponentials serves both the loss and the gradient.
+        n = z.shape[0]
         shifted = z - z.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
-        value = -np.sum(y * (shifted - np.log(total))) / z.shape[0]
+        # -sum Y * (shifted - log total), with each row of Y summing to 1.
+        value = (np.log(total).sum() - np.vdot(y, shifted)) / n
         grad = e / total
         grad -= y
-        grad /= z.shape[0]
-        return value, grad
+        grad /= n
+        return float(value), grad
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -60,6 +60,23 @@ def test_softmax_cross_entropy_value_matches_definition():
     np.testing.assert_array_equal(SoftmaxCrossEntropy().grad(np.eye(3)[y], z), SoftmaxCrossEntropy().grad(y, z))
 
 
+@pytest.mark.parametrize("soft", [False, True], ids=["one-hot", "soft labels"])
+def test_training_value_and_gradient_equal_the_separate_ones(soft):
+    # fit takes both from one pass (_value_and_grad), which writes the loss another way
+    rng = np.random.default_rng(3)
+    z = 20 * rng.standard_normal((9, 4))
+    y = rng.dirichlet(np.ones(4), size=9) if soft else np.eye(4)[rng.integers(0, 4, size=9)]
+    loss = SoftmaxCrossEntropy()
+    value, grad = loss._value_and_grad(y, z)
+    assert type(value) is float
+    assert value == pytest.approx(loss(y, z), rel=1e-13)
+    np.testing.assert_allclose(grad, (softmax(z) - y) / 9, rtol=1e-12, atol=1e-17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, _ = loss._value_and_grad(y, np.array([[1000.0, -1000.0, 0.0, 5.0]] * 9))
+    assert np.isfinite(value)
+
+
 def test_softmax_cross_entropy_finite_for_extreme_logits():
     z = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
     with warnings.catch_warnings():
