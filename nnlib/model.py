@@ -427,20 +427,23 @@ class Model:
         show_bar = ProgressBar.wanted(progress) if progress is not None or not verbose else False
         bar = ProgressBar(epochs) if show_bar else None
         for epoch in range(1, epochs + 1):
-            if shuffle and batch_size < n:
-                order = gen.permutation(n)
-                Xs, ys = X[order], y[order]
-                labels_s = labels[order] if want_acc else None
-            else:
-                Xs, ys, labels_s = X, y, labels
+            # Each batch gathers its own rows of a fresh permutation: gathering the
+            # whole shuffled set first would write a copy of the data each epoch and
+            # push the model's arrays out of the cache.
+            order = gen.permutation(n) if shuffle and batch_size < n else None
             total, correct = 0.0, 0
             for start in range(0, n, batch_size):
-                xb, yb = Xs[start : start + batch_size], ys[start : start + batch_size]
+                if order is None:
+                    rows = slice(start, start + batch_size)
+                    xb, yb = X[rows], y[rows]
+                else:
+                    rows = order[start : start + batch_size]
+                    xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
                 value, y_hat = self._backprop(xb, yb, loss, fused)
                 optimizer._step(params, grads)
                 total += value * xb.shape[0]
                 if want_acc:
-                    correct += int(np.count_nonzero(to_classes(y_hat) == labels_s[start : start + batch_size]))
+                    correct += int(np.count_nonzero(to_classes(y_hat) == labels[rows]))
             record = {"loss": total / n}
             if want_acc:
                 record["accuracy"] = correct / n
