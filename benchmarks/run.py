@@ -160,13 +160,45 @@ def moons_naive(seed, lr=0.01, max_epochs=20000):
 
 
 # -- 2. digits: training throughput -------------------------------------------------------
+def floor_epoch_seconds(X, sizes, dtype, batch=64):
+    """Time of one epoch of the work that no NumPy implementation of Adam training can skip.
+
+    Per batch: the matrix products of a step (forward, the weight gradients, and
+    the input gradients of every layer but the first, as both libraries do) and
+    Adam's one square root and one division per parameter. No bias, activation,
+    loss or other part of the update: this bounds how fast any library built on
+    the same NumPy and BLAS can train, and so the best ratio it can reach.
+    """
+    rng = np.random.default_rng(0)
+    Ws = [rng.normal(size=(a, b)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+    n_params = sum(W.size + W.shape[1] for W in Ws)
+    v = rng.random(n_params).astype(dtype)
+    m, tmp = rng.normal(size=n_params).astype(dtype), np.empty(n_params, dtype)
+    X = X.astype(dtype)
+    start = time.perf_counter()
+    for s in range(0, len(X), batch):
+        acts = [X[s : s + batch]]
+        for W in Ws:
+            acts.append(acts[-1] @ W)
+        g = acts[-1]
+        for i in range(len(Ws) - 1, -1, -1):
+            acts[i].T @ g
+            if i:
+                g = g @ Ws[i].T
+        np.sqrt(v, out=tmp)
+        np.divide(m, tmp, out=tmp)
+    return time.perf_counter() - start
+
+
 def digits_throughput(hidden, epochs, repeats):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     n = len(X)
-    res = {"nnlib": [], "nnlib_float32": [], "sklearn": [], "sklearn_float32": []}
+    res = {"nnlib": [], "nnlib_float32": [], "sklearn": [], "sklearn_float32": [], "floor": [], "floor_float32": []}
     for r in range(repeats):
         sizes = (64, *hidden)
+        for key, dtype in (("floor", np.float64), ("floor_float32", np.float32)):
+            res[key].append(epochs * n / sum(floor_epoch_seconds(X, (*sizes, 10), dtype) for _ in range(epochs)))
         for key, dtype in (("nnlib", np.float64), ("nnlib_float32", np.float32)):
             layers = []
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -188,15 +220,51 @@ def digits_throughput(hidden, epochs, repeats):
 
 
 # -- 3. overhead: one nnlib step against the same step in bare NumPy -----------------------
-def overhead(repeats, steps=400, batch=32, hidden=(64, 64)):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(batch, 2))
-    y = (X[:, :1] * X[:, 1:] > 0).astype(float)
+def overhead_model(hidden=(64, 64)):
+    """The network of the overhead benchmark: 2 inputs, ReLU hidden layers, one sigmoid output."""
     sizes = (2, *hidden, 1)
     model = Model()
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         model.add(Dense(a, b, init="he", rng=i))
         model.add(ReLU() if i < len(sizes) - 2 else Sigmoid())
+    return model
+
+
+def bare_numpy_step(X, y, ps, ms, vs, t, lr=1e-3):
+    """One training step written out in plain NumPy, as a reader would write it: forward
+    through ReLU layers to a sigmoid, binary cross-entropy, backward, then Adam (step t)
+    on each array of ps = [W1, b1, W2, b2, ...] in place. tests/test_benchmarks.py checks
+    it against nnlib's step."""
+    Ws, bs = ps[0::2], ps[1::2]
+    acts, masks = [X], []
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        z = acts[-1] @ W + b
+        masks.append(z > 0)
+        acts.append(np.maximum(z, 0.0))
+    z = acts[-1] @ Ws[-1] + bs[-1]
+    e = np.exp(-np.abs(z))
+    r = 1 / (1 + e)
+    p = np.where(z >= 0, r, e * r)
+    g = (p - y) / len(y)
+    gs = []
+    for i in range(len(Ws) - 1, -1, -1):
+        gs[:0] = [acts[i].T @ g, g.sum(axis=0)]
+        if i:
+            g = (g @ Ws[i].T) * masks[i - 1]
+    c = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+    for P, G, M, V in zip(ps, gs, ms, vs):
+        M *= 0.9
+        M += 0.1 * G
+        V *= 0.999
+        V += 0.001 * (G * G)
+        P -= c * M / (np.sqrt(V) + 1e-8 * np.sqrt(1 - 0.999**t))
+
+
+def overhead(repeats, steps=400, batch=32):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(batch, 2))
+    y = (X[:, :1] * X[:, 1:] > 0).astype(float)
+    model = overhead_model()
     loss, opt = BinaryCrossEntropy(), Adam(1e-3)
     params, grads = model.parameters(), model.gradients()
 
@@ -205,35 +273,14 @@ def overhead(repeats, steps=400, batch=32, hidden=(64, 64)):
             model._backprop(X, y, loss, True)
             opt._step(params, grads)
 
-    Ws = [l.params["W"].copy() for l in model.layers if l.params]
-    bs = [l.params["b"].copy() for l in model.layers if l.params]
-    ps = [p for pair in zip(Ws, bs) for p in pair]
+    ps = [p.copy() for p in params]  # W1, b1, W2, b2, ...
     ms, vs = [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps]
+    t = [0]
 
     def bare_steps():
-        for t in range(1, steps + 1):
-            acts, masks = [X], []
-            for W, b in zip(Ws[:-1], bs[:-1]):
-                z = acts[-1] @ W + b
-                masks.append(z > 0)
-                acts.append(np.maximum(z, 0.0))
-            z = acts[-1] @ Ws[-1] + bs[-1]
-            e = np.exp(-np.abs(z))
-            r = 1 / (1 + e)
-            p = np.where(z >= 0, r, e * r)
-            g = (p - y) / len(y)
-            gs = []
-            for i in range(len(Ws) - 1, -1, -1):
-                gs[:0] = [acts[i].T @ g, g.sum(axis=0)]
-                if i:
-                    g = (g @ Ws[i].T) * masks[i - 1]
-            c = 1e-3 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-            for P, G, M, V in zip(ps, gs, ms, vs):
-                M *= 0.9
-                M += 0.1 * G
-                V *= 0.999
-                V += 0.001 * (G * G)
-                P -= c * M / (np.sqrt(V) + 1e-8 * np.sqrt(1 - 0.999**t))
+        for _ in range(steps):
+            t[0] += 1
+            bare_numpy_step(X, y, ps, ms, vs, t[0])
 
     def per_step(fn):
         start = time.perf_counter()
@@ -317,6 +364,9 @@ def main() -> None:
                      f"({d['nnlib_float32'] / d['sklearn_float32']:.2f}x)"))
         rows.append((f"digits {arch}: samples/s scikit-learn, float64 (float32)",
                      f"{d['sklearn']:,.0f} ({d['sklearn_float32']:,.0f})", ""))
+        rows.append((f"digits {arch}: samples/s of the floor, float64 (float32)",
+                     f"{d['floor']:,.0f} ({d['floor_float32']:,.0f})",
+                     f"best possible = {d['floor'] / d['sklearn']:.2f}x ({d['floor_float32'] / d['sklearn_float32']:.2f}x)"))
     o = out["step_overhead"]
     rows.append(("step (fwd+bwd+Adam, b32): nnlib / bare NumPy, us",
                  f"{o['nnlib_us']:.0f} / {o['bare_numpy_us']:.0f}", f"ratio {o['nnlib_us'] / o['bare_numpy_us']:.2f}x"))
