@@ -107,7 +107,7 @@ def test_sigmoid_accepts_integers_and_lists():
     (Sigmoid(), lambda z: expit(z) * (1 - expit(z))),
     (Tanh(), lambda z: 1 - np.tanh(z) ** 2),
     (ReLU(), lambda z: (z > 0).astype(float)),
-], ids=repr)
+], ids=["Sigmoid", "Tanh", "ReLU"])
 def test_activation_backward_is_incoming_gradient_times_derivative(layer, derivative, rng):
     z = np.array([[-3.0, -0.5, 0.0], [0.25, 1.0, 4.0]])
     G = rng.standard_normal(z.shape)
