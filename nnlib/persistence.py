@@ -118,17 +118,12 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             return {key: data[key] for key in data.files}
     except (FileNotFoundError, ModelFileError):
         raise
-    except ValueError as exc:
-        if "Object arrays cannot be loaded" in str(exc):  # an .npz member that needs unpickling
-            raise ModelFileError(
+    except Exception as exc:  # zip, zlib, format and pickle-refusal errors alike
+        if isinstance(exc, ValueError) and "Object arrays cannot be loaded" in str(exc):
+            raise ModelFileError(  # an .npz member that needs unpickling
                 f"{path}: holds pickled Python objects. nnlib never unpickles a file (unpickling can "
                 "run arbitrary code), and nnlib's own files contain none: this is not an nnlib model file."
             ) from None
-        raise ModelFileError(
-            f"{path}: cannot be read as an nnlib model file: it is not a valid .npz archive, or it "
-            f"is truncated or corrupt ({type(exc).__name__}: {exc})."
-        ) from None
-    except Exception as exc:  # zip, zlib and format errors alike
         raise ModelFileError(
             f"{path}: cannot be read as an nnlib model file: it is not a valid .npz archive, or it "
             f"is truncated or corrupt ({type(exc).__name__}: {exc})."
