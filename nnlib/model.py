@@ -226,7 +226,7 @@ class Model:
             a is b for a, b in zip(current, self._flat[2])
         ):
             return self._flat[0], self._flat[1]
-        total = sum(p.size for p in self.parameters())
+        total = sum(p.size for p in current)
         flat_p = np.empty(total, dtype=self.dtype)
         flat_g = np.zeros(total, dtype=self.dtype)
         offset = 0
