@@ -36,6 +36,16 @@ def median(xs):
     return float(statistics.median(xs))
 
 
+def relu_net(sizes, output=None, rng=0):
+    """Dense layers of the given sizes with ReLU between them and ``output`` ("sigmoid",
+    or None for logits) after the last: He initialisation before each ReLU, Xavier for
+    the output layer, as Model.from_architecture does by default."""
+    activations = ["relu"] * (len(sizes) - 2) + [output]
+    spec = [{"input_dim": a, "output_dim": b, "activation": act}
+            for a, b, act in zip(sizes[:-1], sizes[1:], activations)]
+    return Model.from_architecture(spec, rng=rng)
+
+
 # -- 1. two moons: time to first reach 95 % test accuracy ---------------------------------
 def moons_data(seed):
     X, y = make_moons(n_samples=1000, noise=0.2, random_state=seed)
@@ -200,10 +210,7 @@ def digits_throughput(hidden, epochs, repeats):
         for key, dtype in (("floor", np.float64), ("floor_float32", np.float32)):
             res[key].append(epochs * n / sum(floor_epoch_seconds(X, (*sizes, 10), dtype) for _ in range(epochs)))
         for key, dtype in (("nnlib", np.float64), ("nnlib_float32", np.float32)):
-            layers = []
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-                layers += [Dense(a, b, init="he", rng=r * 10 + i), ReLU()]
-            model = Model(layers + [Dense(sizes[-1], 10, rng=r)]).astype(dtype)
+            model = relu_net((*sizes, 10), rng=r).astype(dtype)
             start = time.perf_counter()
             model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=Adam(1e-3), epochs=epochs, batch_size=64, rng=r)
             res[key].append(epochs * n / (time.perf_counter() - start))
@@ -222,12 +229,7 @@ def digits_throughput(hidden, epochs, repeats):
 # -- 3. overhead: one nnlib step against the same step in bare NumPy -----------------------
 def overhead_model(hidden=(64, 64)):
     """The network of the overhead benchmark: 2 inputs, ReLU hidden layers, one sigmoid output."""
-    sizes = (2, *hidden, 1)
-    model = Model()
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        model.add(Dense(a, b, init="he", rng=i))
-        model.add(ReLU() if i < len(sizes) - 2 else Sigmoid())
-    return model
+    return relu_net((2, *hidden, 1), "sigmoid")
 
 
 def bare_numpy_step(X, y, ps, ms, vs, t, lr=1e-3):
@@ -306,10 +308,7 @@ def peak_share(repeats, batch=2048, sizes=(256, 1024, 1024, 10)):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(batch * 4, sizes[0]))
     y = rng.integers(0, sizes[-1], size=batch * 4)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-2], sizes[1:-1])):
-        layers += [Dense(a, b, init="he", rng=i), ReLU()]
-    model = Model(layers + [Dense(sizes[-2], sizes[-1], rng=9)])
+    model = relu_net(sizes, rng=9)
     # Per sample and layer: forward 2*a*b, dW 2*a*b, dX 2*a*b except for the first
     # layer, whose input gradient fit does not compute.
     products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
