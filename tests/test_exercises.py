@@ -763,3 +763,12 @@ def test_committed_check_cells_print_pass():
     for label, e in CODING.items():
         text = "".join(o.get("text", "") for o in e["check"].outputs if o.get("output_type") == "stream")
         assert re.fullmatch(rf"{label}: PASS \(\d+ checks\)\n", text), (label, text)
+
+
+def test_hint_values_too_small_for_four_decimals_show_in_full():
+    # Inputs are printed to four decimals; a nonzero value that would print as 0.0 (Adam's
+    # eps) shows with its exponent, and values that do print keep their four decimals.
+    assert ex._field("eps", 1e-8) == ["eps = 1e-08"]
+    assert ex._field("eps", 1e-4) == ["eps = 0.0001"]
+    assert ex._field("lr", 0.0) == ["lr = 0.0"]
+    assert ex._describe({"eps": 1e-8, "t": 3}, shown=False) == ["input: a hidden test case with eps = 1e-08, t = 3"]
