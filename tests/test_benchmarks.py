@@ -1,17 +1,13 @@
 """The benchmark script: its hand-written NumPy step is the same computation as nnlib's,
 and each measurement runs (tiny sizes: a smoke test, not a timing)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from helpers import ROOT, load_tool
 from nnlib import Adam, BinaryCrossEntropy
 
-_spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "run.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_tool("bench", ROOT / "benchmarks" / "run.py")
 
 
 def test_bare_numpy_step_is_the_same_step_as_nnlib():

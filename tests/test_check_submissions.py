@@ -11,7 +11,6 @@ must not be stopped by any of them.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import shutil
@@ -25,21 +24,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, load_tool
+from nnlib.exercises import EXERCISES
+
 TOOL = ROOT / "tools" / "check_submissions.py"
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions"
 LABELS = ["ex-99-alpha", "ex-99-beta", "ex-99-gamma"]
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cs = _load("check_submissions")
+cs = load_tool("check_submissions")
 
 P, F, N = "PASS", "FAIL", "NOT DONE YET"
 EXPECTED = {  # submission: (statuses, total, note)
@@ -98,17 +90,12 @@ def test_read_log_keeps_the_last_result_and_skips_bad_lines(tmp_path):
 def test_columns_follow_the_book_order():
     known = ["ex-01-b", "ex-01-a", "ex-02-c"]
     assert cs.select_columns(None, known, ["ex-09-z"]) == known
-    assert cs.select_columns(None, None, ["ex-02-c", "ex-01-a"]) == ["ex-01-a", "ex-02-c"]
     assert cs.select_columns("ex-01-*", known, []) == ["ex-01-b", "ex-01-a"]
     assert cs.select_columns("ex-02-c, ex-01-*, ex-07-new", known, []) == ["ex-02-c", "ex-01-b", "ex-01-a",
                                                                              "ex-07-new"]
 
 
 def test_columns_default_to_nnlib_exercises():
-    try:
-        from nnlib.exercises import EXERCISES
-    except ImportError:
-        pytest.skip("nnlib.exercises does not exist yet")
     assert cs.known_exercises() == list(EXERCISES)
 
 
@@ -208,9 +195,8 @@ def test_real_chapter_instructor_passes_and_student_edition_is_not_done(tmp_path
     shortest chapter with check cells passes every exercise of its chapter; its student edition
     says NOT DONE YET for each."""
     chapter = _first_chapter_with_checks()
-    if chapter is None or not cs.known_exercises():
-        pytest.skip("no chapter has check cells yet")
-    se = _load("student_edition")
+    assert chapter is not None, "no chapter has check cells"
+    se = load_tool("student_edition")
     prefix = f"ex-{chapter.name[:2]}-"
     labels = [label for label in cs.known_exercises() if label.startswith(prefix)]
     submissions = tmp_path / "class"

@@ -47,9 +47,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nnlib.exercises import EXERCISES, FAIL, LOG_ENV, NOT_DONE, PASS
+
 ROOT = Path(__file__).resolve().parent.parent
-STATUSES = ("PASS", "FAIL", "NOT DONE YET")
-NOT_DONE = "NOT DONE YET"
+STATUSES = (PASS, FAIL, NOT_DONE)
 LOG_NAME = "exercise-log.jsonl"
 RESULT_PREFIX = "NNLIB-CHECK-RESULT "
 PGID_PREFIX = "NNLIB-CHECK-PGID "
@@ -64,27 +65,23 @@ ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ"
 
 # --------------------------------------------------------------------------- exercises
 
-def known_exercises() -> list[str] | None:
-    """Labels of every coding exercise in book order, or None if nnlib.exercises is missing."""
-    try:
-        from nnlib.exercises import EXERCISES
-    except ImportError:
-        return None
+def known_exercises() -> list[str]:
+    """Labels of every coding exercise in book order."""
     return list(EXERCISES)
 
 
-def select_columns(spec: str | None, known: list[str] | None, seen: list[str]) -> list[str]:
+def select_columns(spec: str | None, known: list[str], seen: list[str]) -> list[str]:
     """The table's exercise columns.
 
     ``spec``: comma-separated labels or glob patterns (``ex-01-*``). Patterns
-    select from the known exercises (book order); plain labels are used as
-    given. Without ``spec``: every known exercise, or, if nnlib.exercises is not
-    available, every label seen in the logs.
+    select from the known exercises (book order) and then from the other labels
+    seen in the logs; plain labels are used as given. Without ``spec``: every
+    known exercise.
     """
     if not spec:
-        return list(known) if known is not None else sorted(set(seen))
+        return list(known)
     columns: list[str] = []
-    pool = list(known or []) + [s for s in seen if s not in (known or [])]
+    pool = list(known) + [s for s in seen if s not in known]
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
@@ -227,7 +224,7 @@ def notebook_env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ENV_KEEP}
     env.update({
         "HOME": str(workdir), "TMPDIR": str(workdir), "TEMP": str(workdir), "TMP": str(workdir),
-        "NNLIB_EXERCISE_LOG": str(workdir / LOG_NAME),
+        LOG_ENV: str(workdir / LOG_NAME),
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
         "JUPYTER_PLATFORM_DIRS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
@@ -514,7 +511,7 @@ def table_rows(results: list[Result], columns: list[str]) -> list[list[str]]:
     rows = []
     for r in results:
         statuses = [r.status(label) for label in columns]
-        rows.append([r.submission, *statuses, str(statuses.count("PASS")), "; ".join(r.notes)])
+        rows.append([r.submission, *statuses, str(statuses.count(PASS)), "; ".join(r.notes)])
     return rows
 
 
@@ -592,9 +589,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no .ipynb files under {args.submissions}", file=sys.stderr)
         return 1
     known = known_exercises()
-    if known is None and not args.exercises:
-        print("warning: nnlib.exercises is not available; the columns are the labels found in the logs",
-              file=sys.stderr)
 
     mode = "bubblewrap sandbox" if sandbox else "no sandbox"
     print(f"Checking {len(submissions)} notebook(s), {args.timeout:g} s each at most, {mode}, "
@@ -607,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         r = check_one(path, name, opts)
         with lock:
             results.append(r)
-            passed = sum(s == "PASS" for s, _ in r.statuses.values())
+            passed = sum(s == PASS for s, _ in r.statuses.values())
             note = f"  ({'; '.join(r.notes)})" if r.notes else ""
             print(f"[{len(results)}/{len(submissions)}] {name}: {passed} PASS in the log, "
                   f"{r.seconds:.1f} s{note}", file=sys.stderr, flush=True)
@@ -631,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         seen += [label for label in r.statuses if label not in seen]
     columns = select_columns(args.exercises, known, seen)
-    if known is not None and not args.exercises:
+    if not args.exercises:
         unknown = [label for label in seen if label not in columns]
         if unknown:
             print("note: labels in the logs that are not in nnlib.exercises.EXERCISES (ignored): "
@@ -641,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             for label in columns:
                 status, detail = r.statuses.get(label, (NOT_DONE, ""))
-                if status == "FAIL":
+                if status == FAIL:
                     print(f"{r.submission}  {label}: FAIL - {detail}")
     write_csv(csv_path, results, columns)
     print(f"wrote {csv_path}", file=sys.stderr)
