@@ -137,10 +137,19 @@ def chapter_number(path: Path) -> str:
     return str(int(m.group(1))) if m else path.stem
 
 
+def _nnlib(cell) -> dict:
+    """The cell's ``metadata["nnlib"]`` ({} if it has none)."""
+    return cell.get("metadata", {}).get("nnlib", {})
+
+
+def _stub(cell) -> str:
+    """The stub of a solution code cell (``metadata["nnlib"]["stub"]``, lines joined), "" if it has none."""
+    stub = _nnlib(cell).get("stub") or ""
+    return "".join(stub) if isinstance(stub, list) else stub
+
+
 def _stub_source(cell, where: str) -> str:
-    stub = cell.get("metadata", {}).get("nnlib", {}).get("stub")
-    if isinstance(stub, list):
-        stub = "".join(stub)
+    stub = _stub(cell)
     if not isinstance(stub, str) or not stub.strip():
         raise ExerciseFormatError(f'{where}: a solution code cell has no stub (cell.metadata["nnlib"]["stub"])')
     return stub.rstrip("\n")
@@ -262,8 +271,7 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
 
     if open_solution is not None:
         raise ExerciseFormatError(f"{where}: the solution of {open_solution} has no solution-end")
-    for key in ("widgets",):
-        out.metadata.pop(key, None)
+    out.metadata.pop("widgets", None)
     problems = leaks(out)
     if problems:  # cannot happen with the code above; never hand out a notebook that leaks
         raise ExerciseFormatError(f"{where}: the student edition still contains: " + "; ".join(problems))
@@ -276,7 +284,7 @@ def leaks(nb) -> list[str]:
     for i, cell in enumerate(nb.cells, start=1):
         if "solution" in tags(cell):
             problems.append(f"cell {i} is tagged solution")
-        if "stub" in cell.get("metadata", {}).get("nnlib", {}):
+        if "stub" in _nnlib(cell):
             problems.append(f"cell {i} carries nnlib metadata")
         if cell.cell_type == "markdown":
             d = find_directive(cell.source)
@@ -398,9 +406,7 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
     _fresh_folder(outdir)
     for entry in sorted(root.iterdir()):
         if entry.name in _BOOK_SKIP or entry.name.startswith(".") or entry.name.endswith(".egg-info") \
-                or entry.resolve() == outdir:
-            continue
-        if outdir.is_relative_to(entry.resolve()):
+                or outdir.is_relative_to(entry.resolve()):   # also true for outdir itself
             continue
         if entry.is_dir():
             (outdir / entry.name).symlink_to(entry.resolve(), target_is_directory=True)
@@ -475,8 +481,7 @@ def solution_snippets(chapters: Path = CHAPTERS) -> dict[str, list[str]]:
     for nb in notebooks.values():
         for cell in nb.cells:
             if "solution" in tags(cell):
-                stub = cell.get("metadata", {}).get("nnlib", {}).get("stub") or ""
-                elsewhere.append("".join(stub) if isinstance(stub, list) else stub)
+                elsewhere.append(_stub(cell))
             else:
                 elsewhere.append(cell.source)
                 elsewhere += [_output_text(output) for output in cell.get("outputs", [])]
@@ -505,12 +510,17 @@ def solution_snippets(chapters: Path = CHAPTERS) -> dict[str, list[str]]:
     return snippets
 
 
-def verify_html(htmldir: Path, chapters: Path = CHAPTERS) -> list[str]:
-    """Problems found in a built student book: solution blocks or solution text on any page."""
+def verify_html(htmldir: Path, chapters: Path = CHAPTERS,
+                snippets: dict[str, list[str]] | None = None) -> list[str]:
+    """Problems found in a built student book: solution blocks or solution text on any page.
+
+    ``snippets``: ``solution_snippets(chapters)`` if already computed.
+    """
     pages = sorted(htmldir.rglob("*.html"))
     if not pages:
         return [f"no HTML pages under {htmldir}"]
-    snippets = solution_snippets(chapters)
+    if snippets is None:
+        snippets = solution_snippets(chapters)
     problems = []
     for page in pages:
         parser = _Text()
@@ -541,12 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give exactly one of OUTDIR, --book-source DIR, --verify-html HTMLDIR")
 
     if args.verify_html is not None:
-        problems = verify_html(args.verify_html, args.chapters)
+        snippets = solution_snippets(args.chapters)
+        problems = verify_html(args.verify_html, args.chapters, snippets)
         for p in problems:
             print(p, file=sys.stderr)
         if problems:
             return 1
-        n = sum(len(v) for v in solution_snippets(args.chapters).values())
+        n = sum(len(v) for v in snippets.values())
         print(f"{args.verify_html}: no solution blocks, none of {n} pieces of solutions appears")
         return 0
 
