@@ -12,55 +12,36 @@ For every HTML page of the book this checks that the page
   * starts with every exercise solution collapsed, and opens it on a click;
 and, across the book: that no page or stylesheet loads anything from another host,
 that MathJax is served by the book itself, that the API reference covers every
-public name of nnlib, that every solution is a dropdown (skipped while the book
-has none), and that search finds a term.
+public name of nnlib, that the book has solutions and every one is a dropdown,
+and that search finds a term.
 
 The book is the one `make test` has just built (_build/html); set BOOK_HTML to test
 another build folder. Chromium is Debian's system browser (/usr/bin/chromium, or
 CHROMIUM=...) driven by Playwright; browsers are never downloaded. Without it the
-tests are skipped: `make browser` installs it.
+tests are skipped: `make browser` installs it. The server and browser settings
+are those of tools/screenshots.py (tools/book_browser.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, load_tool
+
+bb = load_tool("book_browser")
+
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# The launch flags that work on a machine with a closed network: without the
-# background-networking flags Chromium keeps trying to reach Google's servers.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SEARCH_TERM = "backpropagation"
 REPO = "nnlib-book/nnlib-book"  # the repository configured in _config.yml
 
-
-def book_pages() -> list[str]:
-    """Every HTML page of the built book, as paths relative to the HTML folder."""
-    if not (HTML / "index.html").is_file():
-        return []
-    skip = ("_static/", "_sources/", "_images/", "_downloads/")
-    return sorted(
-        p.relative_to(HTML).as_posix()
-        for p in HTML.rglob("*.html")
-        if not p.relative_to(HTML).as_posix().startswith(skip)
-    )
-
-
-PAGES = book_pages()
+PAGES = bb.book_pages(HTML)
 
 
 def _stale() -> bool:
@@ -78,8 +59,8 @@ def _skip_reason() -> str | None:
     if _stale():
         return (f"the book in {HTML} is older than its sources: run `make build-book` first "
                 "(`make test` does), or set BOOK_HTML to test that folder anyway")
-    if not CHROMIUM.exists():
-        return (f"Chromium not found at {CHROMIUM}: run `make browser` to install Debian's chromium "
+    if not bb.CHROMIUM.exists():
+        return (f"Chromium not found at {bb.CHROMIUM}: run `make browser` to install Debian's chromium "
                 "package (or set CHROMIUM=/path/to/chromium)")
     try:
         import playwright.sync_api  # noqa: F401
@@ -91,21 +72,11 @@ def _skip_reason() -> str | None:
 # --------------------------------------------------------------------------- fixtures
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
     """Serve the built book on 127.0.0.1 at a free port, in a thread."""
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with bb.serve(HTML) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -116,24 +87,9 @@ def browser(server):
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    local = urlparse(server).netloc
-    blocked: list[str] = []
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob", "about") or url.netloc == local:
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
     with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 900}, service_workers="block",
-        )
+        context, blocked = bb.open_context(pw, profile, server, width=1280)
         context.set_default_timeout(15_000)
-        context.route("**/*", route)
         context.blocked = blocked  # type: ignore[attr-defined]
         yield context
         context.close()
@@ -160,11 +116,9 @@ class Visit:
         refresh = _REFRESH.search((HTML / urlparse(url).path.lstrip("/")).read_text(encoding="utf-8"))
         if refresh:
             page.wait_for_url(urljoin(url, refresh.group(1)), wait_until="load")
-        # MathJax is loaded with `defer`: wait until it has typeset the page.
-        page.evaluate("""async () => {
-            if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-            await document.fonts.ready;
-        }""")
+        # MathJax is loaded with `defer`: wait until it has typeset the page
+        # (images are waited for in test_page).
+        page.evaluate(bb.WAIT_FOR_RENDER_JS, False)
 
     @property
     def blocked(self) -> list[str]:
@@ -366,11 +320,13 @@ def test_formulas_are_typeset_somewhere(visit):
 def test_exercise_solutions_exist_and_are_dropdowns():
     """Solutions are checked in the browser on each page (test_page); here: are there any?"""
     _needs_book()
-    found = {p: (HTML / p).read_text(encoding="utf-8").count('<div class="solution') for p in PAGES}
-    found = {p: n for p, n in found.items() if n}
-    if not found:
-        pytest.skip("no exercise solutions in the book yet; test_page checks each one once a page has one")
-    dropdowns = sum((HTML / p).read_text(encoding="utf-8").count('<div class="solution dropdown') for p in found)
+    found, dropdowns = {}, 0
+    for p in PAGES:
+        text = (HTML / p).read_text(encoding="utf-8")
+        if n := text.count('<div class="solution'):
+            found[p] = n
+            dropdowns += text.count('<div class="solution dropdown')
+    assert found, "no exercise solutions in the book"
     assert dropdowns == sum(found.values()), f"solutions that are not dropdowns, per page: {found}"
 
 

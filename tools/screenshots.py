@@ -4,7 +4,8 @@
 
 The book is served on 127.0.0.1 and opened in Debian's Chromium (/usr/bin/chromium,
 or CHROMIUM=...) driven by Playwright, with the same settings as
-tests/test_browser.py; nothing is fetched from the internet. One PNG per page,
+tests/test_browser.py (both use tools/book_browser.py); nothing is fetched from
+the internet. One PNG per page,
 named after the page's path (chapters/01_neurons.html -> chapters__01_neurons.png),
 so a person can look over the whole book at once. Build the book first (`make book`).
 """
@@ -12,28 +13,15 @@ so a person can look over the whole book at once. Build the book first (`make bo
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+
+from book_browser import CHROMIUM, WAIT_FOR_RENDER_JS, book_pages, open_context, serve
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-SKIP = ("_static/", "_sources/", "_images/", "_downloads/")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,44 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     # Every page but redirects (index.html only forwards to the first chapter page).
-    pages = sorted(
-        p.relative_to(html).as_posix() for p in html.rglob("*.html")
-        if not p.relative_to(html).as_posix().startswith(SKIP)
-        and 'http-equiv="refresh"' not in p.read_text(encoding="utf-8", errors="replace").lower()
-    )
+    pages = [p for p in book_pages(html)
+             if 'http-equiv="refresh"' not in (html / p).read_text(encoding="utf-8", errors="replace").lower()]
     args.out.mkdir(parents=True, exist_ok=True)
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    blocked: list[str] = []
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob", "about") or url.netloc == urlparse(base).netloc:
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
     start = time.perf_counter()
-    try:
+    with serve(html) as base:
         with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile, sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                viewport={"width": args.width, "height": 900}, service_workers="block",
-            )
-            context.route("**/*", route)
+            context, blocked = open_context(pw, profile, base, args.width)
             page = context.new_page()
             for path in pages:
                 page.goto(base + path, wait_until="load")
-                page.evaluate("""async () => {
-                    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-                    document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; });
-                    await Promise.all(Array.from(document.images).map(i => i.complete ? null :
-                        new Promise(r => { i.onload = i.onerror = r; setTimeout(r, 10000); })));
-                    await document.fonts.ready;
-                }""")
+                page.evaluate(WAIT_FOR_RENDER_JS, True)   # MathJax, images and fonts
                 # Lay the page out in a window as tall as the page itself, so that
                 # sticky sidebars are drawn as a reader sees them, not clipped.
                 height = page.evaluate("() => document.documentElement.scrollHeight")
@@ -101,9 +63,6 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_viewport_size({"width": args.width, "height": 900})
                 print(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target)
             context.close()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     print(f"{len(pages)} screenshots in {args.out} ({time.perf_counter() - start:.0f} s)")
     if blocked:
         print("Requests to other hosts were blocked (the book should not make any):", file=sys.stderr)
