@@ -2,6 +2,8 @@
 # make test   run the whole test suite: nnlib's tests, strict nbval on every notebook, strict book build
 # make lab    open the notebooks in JupyterLab
 # make notebooks   re-execute every notebook from a fresh kernel and store its outputs
+# make test-ends   the tests at the lowest and the newest versions the ranges allow (CI runs it)
+# make kernels     show which notebook outputs differ between CPUs (BLAS kernels), NB=one.ipynb
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 # make browser      install Debian's chromium for the browser test, if it is missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
@@ -22,7 +24,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test lab notebooks build-book bench browser screenshots clean student student-book check-submissions
+.PHONY: book test test-ends kernels lab notebooks build-book bench browser screenshots clean student student-book check-submissions
 
 book: $(STAMP) build-book
 	@echo
@@ -45,8 +47,21 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # The book is built first: tests/test_browser.py opens every page of that build.
+# Tests run on every core; each notebook's cells stay together on one worker.
 test: build-book
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
+
+# Which cells print something that depends on the CPU (BLAS kernel, NumPy's
+# SIMD loops)? Runs the notebooks under six simulated CPUs and shows the lines
+# that differ. NB=chapters/06_optimizers.ipynb for one notebook.
+kernels: $(STAMP)
+	$(PY) tools/kernel_check.py $(NB)
+
+# Both ends of the version ranges: the lowest versions requirements.txt allows
+# on the oldest Python the project supports, the newest on the newest; each
+# runs the unit tests and strict nbval (tools/dependency_ends.py). CI runs it.
+test-ends: $(STAMP)
+	$(PY) tools/dependency_ends.py
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters/

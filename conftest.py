@@ -9,3 +9,14 @@ import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+# The longest tests first, so that `pytest -n auto --dist loadscope` (make test)
+# starts them at once and fills the workers with the short ones around them:
+# started last, one of them alone would keep a worker busy for a minute after
+# the others are done.
+LONG_FIRST = ("tests/test_portability.py", "tests/test_student_edition.py::test_student_notebooks_run")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
