@@ -161,7 +161,13 @@ def test_book_source_tree(tmp_path):
     out = tmp_path / "student-src"
     reports = se.write_book_source(out, root=root)
     assert list(reports) == ["01_fake.ipynb"]
-    assert (out / "_config.yml").read_text().startswith('title: "My book (student edition)"\n')
+    config = (out / "_config.yml").read_text()
+    assert config.startswith('title: "My book (student edition)"\n')
+    assert config.endswith("execute:\n  execute_notebooks: force\n")  # no stored outputs to show
+    (root / "_config.yml").write_text('title: "My book"\nexecute:\n  execute_notebooks: "off"\n  timeout: 9\n')
+    se.write_book_source(out, root=root)
+    assert (out / "_config.yml").read_text() == ('title: "My book (student edition)"\nexecute:\n'
+                                                  '  execute_notebooks: force\n  timeout: 9\n')
     assert (out / "_toc.yml").read_text() == (root / "_toc.yml").read_text()
     assert (out / "chapters" / "intro.md").is_file() and (out / "chapters" / "images" / "a.svg").is_file()
     assert (out / "_static").is_symlink() and not (out / "nnlib").exists()

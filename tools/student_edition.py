@@ -400,7 +400,7 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
     The chapters are the student notebooks (with MyST targets, so references to
     exercises still resolve); the other pages are copied; other top-level
     folders (e.g. static files) are linked; _config.yml gets "(student edition)"
-    added to its title.
+    added to its title, and notebook execution on (the notebooks have no outputs).
     """
     outdir = outdir.resolve()
     _fresh_folder(outdir)
@@ -413,6 +413,12 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
         elif entry.name == "_config.yml":
             text = entry.read_text(encoding="utf-8")
             text = re.sub(r'^(title:\s*)"(.*)"\s*$', r'\1"\2 (student edition)"', text, count=1, flags=re.MULTILINE)
+            # The student notebooks carry no outputs: the build executes them.
+            text, n = re.subn(r'^(\s+execute_notebooks:).*$', r'\1 force', text, count=1, flags=re.MULTILINE)
+            if n == 0 and re.search(r"^execute:", text, flags=re.MULTILINE):
+                raise ValueError(f"{entry}: an execute: section without execute_notebooks")
+            if n == 0:
+                text = text.rstrip("\n") + "\nexecute:\n  execute_notebooks: force\n"
             (outdir / entry.name).write_text(text, encoding="utf-8")
         else:
             shutil.copy2(entry, outdir / entry.name)
