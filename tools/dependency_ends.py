@@ -1,0 +1,148 @@
+"""Test both ends of the version ranges: the oldest versions requirements.txt allows, and the newest.
+
+    python tools/dependency_ends.py [--ends lowest,newest] [--python newest=/path/to/python3.13]
+    make test-ends
+
+requirements.txt and pyproject.toml give ranges, not pins: a promise that the
+lowest versions they allow work as well as the newest. This tool keeps it. It
+builds two virtual environments with uv in .venv-ends/ (git-ignored):
+
+* lowest: every requirement at the lowest version its range allows (uv's
+  ``--resolution lowest-direct``), on the oldest Python the project supports;
+* newest: every requirement at the newest version, on the newest Python the
+  project is tested on.
+
+The Python versions are pyproject.toml's "Programming Language :: Python ::
+3.x" classifiers; the interpreters come from PATH or pyenv (nothing is
+downloaded). Each environment then runs the unit tests and strict nbval over
+every notebook (the browser test and the forced BLAS kernels run in
+`make test`). Both run at once, one core each; the tool prints the versions
+it tested, a line per environment and, for a failure, the end of its log
+(the whole log is in .venv-ends/<end>/pytest.log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVS = ROOT / ".venv-ends"
+# What the notebooks and tests import, reported for each environment.
+SHOWN = ("numpy", "scikit-learn", "matplotlib", "jupyter-book", "sphinx", "ipykernel", "nbclient",
+         "nbval", "pytest")
+PYTEST = ["-m", "pytest", "tests", "chapters", "-q", "-p", "no:xdist",
+          "--ignore", "tests/test_browser.py", "--ignore", "tests/test_portability.py"]
+
+
+def tested_pythons() -> list[tuple[int, int]]:
+    """The Python versions pyproject.toml's classifiers list, oldest first."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    found = [re.fullmatch(r"Programming Language :: Python :: (\d+)\.(\d+)", c)
+             for c in project.get("classifiers", [])]
+    versions = sorted((int(m[1]), int(m[2])) for m in found if m)
+    if not versions:
+        raise SystemExit("pyproject.toml lists no 'Programming Language :: Python :: 3.x' classifier")
+    return versions
+
+
+def version_of(python: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=60)
+    except OSError:
+        return None
+    if out.returncode != 0:
+        return None
+    major, minor = out.stdout.split()
+    return int(major), int(minor)
+
+
+def find_python(version: tuple[int, int]) -> str:
+    """An interpreter of ``version`` from PATH or pyenv, or a clear error."""
+    name = f"python{version[0]}.{version[1]}"
+    candidates = [shutil.which(name)]
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version[0]}.{version[1]}.*/bin/{name}"), reverse=True)
+    candidates += [f"/usr/bin/{name}", f"/usr/local/bin/{name}"]
+    for candidate in candidates:
+        if candidate and version_of(candidate) == version:
+            return candidate
+    raise SystemExit(f"{name} not found on PATH or in pyenv; install it (for example `pyenv install "
+                     f"{version[0]}.{version[1]}`) or pass --python END=/path/to/{name}")
+
+
+def uv() -> str:
+    found = Path(sys.executable).parent / "uv"
+    return str(found) if found.exists() else shutil.which("uv") or sys.exit("uv not found: run `make book` first")
+
+
+def build(end: str, python: str) -> Path:
+    """A fresh environment for ``end`` with the requirements and nnlib (editable) installed."""
+    env_dir = ENVS / end
+    shutil.rmtree(env_dir, ignore_errors=True)
+    quiet = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv(), "venv", "--quiet", "--python", python, str(env_dir)], check=True, env=quiet)
+    resolution = "lowest-direct" if end == "lowest" else "highest"
+    subprocess.run([uv(), "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"),
+                    "--resolution", resolution, "-r", str(ROOT / "requirements.txt"), "-e", str(ROOT)],
+                   check=True, env=quiet)
+    return env_dir
+
+
+def versions(env_dir: Path) -> dict[str, str]:
+    out = subprocess.run([uv(), "pip", "freeze", "--python", str(env_dir / "bin" / "python")],
+                         capture_output=True, text=True, check=True).stdout
+    pins = dict(line.split("==", 1) for line in out.splitlines() if "==" in line)
+    (env_dir / "versions.txt").write_text(out, encoding="utf-8")
+    return {k.lower(): v for k, v in pins.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ends", default="lowest,newest", help="which ends (default: lowest,newest)")
+    parser.add_argument("--python", action="append", default=[], metavar="END=PATH",
+                        help="the interpreter for an end, instead of the one found")
+    args = parser.parse_args(argv)
+    ends = [e.strip() for e in args.ends.split(",") if e.strip()]
+    if not ends or set(ends) - {"lowest", "newest"}:
+        parser.error("--ends takes lowest, newest or both")
+    given = dict(p.split("=", 1) for p in args.python)
+    pythons = tested_pythons()
+    wanted = {"lowest": pythons[0], "newest": pythons[-1]}
+
+    runs = {}
+    for end in ends:
+        python = given.get(end) or find_python(wanted[end])
+        got = version_of(python)
+        start = time.perf_counter()
+        env_dir = build(end, python)
+        pins = versions(env_dir)
+        print(f"{end}: Python {got[0]}.{got[1]}, installed in {time.perf_counter() - start:.0f} s: "
+              + ", ".join(f"{name} {pins[name]}" for name in SHOWN if name in pins), flush=True)
+        log = (env_dir / "pytest.log").open("w", encoding="utf-8")
+        runs[end] = (subprocess.Popen([str(env_dir / "bin" / "python"), *PYTEST], cwd=ROOT, stdout=log,
+                                      stderr=subprocess.STDOUT), log, time.perf_counter())
+    failed = []
+    for end, (proc, log, start) in runs.items():
+        code = proc.wait()
+        log.close()
+        text = Path(log.name).read_text(encoding="utf-8").splitlines()
+        summary = text[-1].strip("= ") if text else "no output"
+        print(f"{end}: {'passed' if code == 0 else 'FAILED'} in {time.perf_counter() - start:.0f} s ({summary})")
+        if code != 0:
+            failed.append(end)
+            print("\n".join(text[-60:]))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
