@@ -7,8 +7,9 @@ For every HTML page of the book this checks that the page
   * loads every image,
   * typesets every formula (MathJax output present, no raw TeX left, no TeX errors),
   * links only to local files that exist,
-  * on notebook pages: has launch (Binder, Colab), repository, issue and .ipynb
-    download buttons, the download being a notebook,
+  * on notebook pages: has an .ipynb download button, the download being a
+    notebook, and launch (Binder, Colab), repository and issue buttons that
+    lead to the repository _config.yml names, or none while it names none,
   * starts with every exercise solution collapsed, and opens it on a click;
 and, across the book: that no page or stylesheet loads anything from another host,
 that MathJax is served by the book itself, that the API reference covers every
@@ -39,7 +40,9 @@ bb = load_tool("book_browser")
 
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
 SEARCH_TERM = "backpropagation"
-REPO = "nnlib-book/nnlib-book"  # the repository configured in _config.yml
+# The repository that _config.yml names (book_ext/repository_setting.py), or None.
+REPO = load_tool("repository_setting", ROOT / "book_ext" / "repository_setting.py").read()
+LAUNCH_HOSTS = ("github.com", "mybinder.org", "colab.research.google.com")
 
 PAGES = bb.book_pages(HTML)
 
@@ -213,26 +216,22 @@ def test_page(visit, path):
     if missing:
         problems.append("links to missing files: " + ", ".join(sorted(missing)))
 
-    if (HTML / "_sources" / path).with_suffix(".ipynb").is_file():
-        problems += _notebook_buttons(page, path)
+    notebook = (HTML / "_sources" / path).with_suffix(".ipynb").is_file()
+    if page.locator(".article-header-buttons").count() != 1:
+        problems.append("no header buttons (.article-header-buttons) to check the launch links in")
+    header_links = page.eval_on_selector_all(".article-header-buttons a[href]", "els => els.map(e => e.href)")
+    problems += _launch_link_problems(header_links, Path(path).with_suffix(".ipynb").as_posix() if notebook else None)
+    if notebook:
+        problems += _notebook_download(page)
     problems += _solutions_collapsed_until_clicked(page)
 
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
-def _notebook_buttons(page, path: str) -> list[str]:
-    """Launch buttons (Binder, Colab), repository and issue buttons, and a working .ipynb download."""
-    name = Path(path).with_suffix(".ipynb").as_posix()
+def _notebook_download(page) -> list[str]:
+    """An .ipynb download button whose file is a notebook."""
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
     problems = []
-    if not any(h.startswith(f"https://mybinder.org/v2/gh/{REPO}/") and name in h for h in hrefs):
-        problems.append("no Binder launch button")
-    if not any(h.startswith(f"https://colab.research.google.com/github/{REPO}/") and h.endswith(name) for h in hrefs):
-        problems.append("no Colab launch button")
-    if not any(h.rstrip("/") == f"https://github.com/{REPO}" for h in hrefs):
-        problems.append("no repository button")
-    if not any(h.startswith(f"https://github.com/{REPO}/issues") for h in hrefs):
-        problems.append("no issues button")
     downloads = [h for h in hrefs if h.endswith(".ipynb") and urlparse(h).hostname == "127.0.0.1"]
     if not downloads:
         problems.append("no .ipynb download button")
@@ -243,6 +242,31 @@ def _notebook_buttons(page, path: str) -> list[str]:
                 problems.append(f"the downloaded notebook has no cells: {downloads[0]}")
         except (ValueError, KeyError):
             problems.append(f"the .ipynb download is not a notebook: {downloads[0]}")
+    return problems
+
+
+def _launch_link_problems(hrefs: list[str], name: str | None) -> list[str]:
+    """The page header's links to GitHub, Binder or Colab lead to the configured repository.
+
+    Every page has a repository and an issues button, and a notebook page (``name``
+    is its .ipynb path) Binder and Colab buttons too. With no repository
+    configured there must be none: a button would lead to somebody else's.
+    """
+    launch = [h for h in hrefs if urlparse(h).hostname in LAUNCH_HOSTS]
+    if REPO is None:
+        return [f"a header button to {h} although _config.yml names no repository" for h in launch]
+    allowed = (f"https://github.com/{REPO.slug}", f"https://mybinder.org/v2/gh/{REPO.slug}/{REPO.branch}?",
+               f"https://colab.research.google.com/github/{REPO.slug}/blob/{REPO.branch}/")
+    problems = [f"a link to {h}, not to {REPO.url}" for h in launch
+                if not (h.rstrip("/") == allowed[0] or h.startswith(allowed[0] + "/") or h.startswith(allowed[1:]))]
+    if name and not any(h.startswith(allowed[1]) and h.endswith(f"lab/tree/{name}") for h in launch):
+        problems.append("no Binder launch button")
+    if name and not any(h.startswith(allowed[2]) and h.endswith(name) for h in launch):
+        problems.append("no Colab launch button")
+    if not any(h.rstrip("/") == allowed[0] for h in launch):
+        problems.append("no repository button")
+    if not any(h.startswith(f"{allowed[0]}/issues") for h in launch):
+        problems.append("no issues button")
     return problems
 
 

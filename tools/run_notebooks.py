@@ -5,7 +5,8 @@
 Each notebook runs in its own folder, top to bottom, in a new kernel. Cells
 tagged ``raises-exception`` may raise; any other error stops with a message.
 Timing metadata is removed, so re-running an unchanged notebook gives an
-unchanged file.
+unchanged file. Before it runs, each notebook gets the setup cell that
+_config.yml's repository setting asks for (book_ext/repository_setting.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book_ext"))
+import repository_setting  # noqa: E402
 
 # Same setting as the Makefile: one BLAS thread (fast at these sizes, reproducible).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -51,6 +55,8 @@ def clean(nb: nbformat.NotebookNode) -> None:
 
 def run(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
+    if repository_setting.sync_setup_cell(nb, repository_setting.read()):
+        print(f"         {path}: setup cell written for the repository in _config.yml")
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
