@@ -195,6 +195,20 @@ def texts(nb) -> list[list[str]]:
     return [[clean(s) for s in cell_text(c)] if c.cell_type == "code" else [] for c in nb.cells]
 
 
+def this_environments_kernel():
+    """A kernel manager for a kernel of this interpreter, as nbval's --nbval-current-env starts
+    (a kernelspec named python3 elsewhere on the machine could point to another environment)."""
+    import ipykernel.kernelspec
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class ThisEnvironment(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict())
+
+    return KernelManager(kernel_name="this-environment", kernel_spec_manager=ThisEnvironment())
+
+
 def execute(job: tuple[str, str, dict]) -> tuple[str, str, list[list[str]], float]:
     """Run one notebook in a fresh kernel started with ``env``; its outputs' lines, per cell."""
     import nbformat
@@ -205,7 +219,7 @@ def execute(job: tuple[str, str, dict]) -> tuple[str, str, list[list[str]], floa
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+    NotebookClient(nb, km=this_environments_kernel(), timeout=600, allow_errors=True,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute(stderr=subprocess.DEVNULL)
     return path, label, texts(nb), time.perf_counter() - start
 
