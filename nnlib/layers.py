@@ -39,6 +39,45 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        # (parameter buffer, gradient buffer, the views handed out) once _store has run
+        self._buffers: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
+
+    def _store(self, values: dict[str, np.ndarray], dtype: Any = np.float64) -> None:
+        """Keep the parameters in one contiguous buffer and the gradients in another.
+
+        ``params[k]`` and ``grads[k]`` are views into these two buffers, made
+        once, when the layer is built: an array taken from ``params`` stays the
+        layer's parameter for the layer's whole life, and an optimizer can update
+        all of a layer's parameters with a few whole-buffer operations instead of
+        a few per array (at small sizes NumPy's per-call cost, not arithmetic,
+        limits speed). Only :meth:`nnlib.Model.astype` makes new arrays.
+        """
+        dtype = np.dtype(dtype)
+        total = sum(int(np.size(v)) for v in values.values())
+        flat_p, flat_g = np.empty(total, dtype=dtype), np.zeros(total, dtype=dtype)
+        self.params, self.grads = {}, {}
+        offset = 0
+        for key, value in values.items():
+            shape, size = np.shape(value), int(np.size(value))
+            self.params[key] = flat_p[offset : offset + size].reshape(shape)
+            self.params[key][...] = value
+            self.grads[key] = flat_g[offset : offset + size].reshape(shape)
+            offset += size
+        self._buffers = (flat_p, flat_g, [*self.params.values(), *self.grads.values()])
+
+    def _set_dtype(self, dtype: Any) -> None:
+        """Convert the parameters to ``dtype`` (new buffers); gradients restart at zero."""
+        if self.params:
+            self._store(dict(self.params), dtype)
+
+    def _optimizer_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """What an optimizer updates: the two buffers, or the arrays if someone replaced one."""
+        buffers = self._buffers
+        if buffers is not None and len(buffers[2]) == 2 * len(self.params) and all(
+            a is b for a, b in zip([*self.params.values(), *(self.grads[k] for k in self.params)], buffers[2])
+        ):
+            return [buffers[0]], [buffers[1]]
+        return list(self.params.values()), [self.grads[k] for k in self.params]
 
     @property
     def name(self) -> str:
@@ -123,8 +162,7 @@ class Dense(Layer):
         self.init = init
         gen = as_generator(rng, "Dense")
         W = np.asarray(initializer(self.in_features, self.out_features, gen), dtype=np.float64)
-        self.params = {"W": W, "b": np.zeros(self.out_features)}
-        self.grads = {"W": np.zeros_like(W), "b": np.zeros(self.out_features)}
+        self._store({"W": W, "b": np.zeros(self.out_features)})
         self._x: np.ndarray | None = None
 
     def output_features(self, in_features: int) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -14,6 +16,7 @@ from .layers import Dense, Layer
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, get_loss
 from .metrics import METRICS, accuracy, to_classes
 from .optimizers import Optimizer
+from .persistence import ModelFileError, load_layers, save_layers
 
 
 class History:
@@ -66,7 +69,6 @@ class Model:
 
     def __init__(self, layers: Iterable[Layer] | None = None) -> None:
         self.layers: list[Layer] = []
-        self._flat: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -193,15 +195,15 @@ class Model:
         """Convert every parameter (and gradient buffer) to ``dtype``, e.g. ``np.float32``; returns the model.
 
         float32 halves memory traffic and is faster for larger layers; float64
-        (the default) is what the gradient checks need.
+        (the default) is what the gradient checks need. This is the one method
+        that gives the layers new parameter arrays: arrays taken from
+        ``layer.params`` before it keep the old values and dtype.
         """
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"Model.astype: dtype must be float32 or float64, got {dtype}.")
         for layer in self.layers:
-            for key in layer.params:
-                layer.params[key] = layer.params[key].astype(dtype)
-                layer.grads[key] = np.zeros_like(layer.params[key])
+            layer._set_dtype(dtype)
         return self
 
     def parameters(self) -> list[np.ndarray]:
@@ -212,34 +214,15 @@ class Model:
         """Every gradient array, in the same order as :meth:`parameters`."""
         return [layer.grads[k] for layer in self.layers for k in layer.params]
 
-    def _flat_buffers(self) -> tuple[np.ndarray, np.ndarray]:
-        """All parameters in one contiguous array, and all gradients in another.
-
-        Each layer's ``params[k]`` and ``grads[k]`` become views into these
-        buffers (values unchanged), so an optimizer updates every parameter
-        with a handful of whole-buffer operations instead of a few per array:
-        at small layer sizes the per-call cost of NumPy, not arithmetic, is
-        what limits speed. Repacked only if a layer's arrays were replaced.
-        """
-        current = self.parameters()
-        if self._flat is not None and len(current) == len(self._flat[2]) and all(
-            a is b for a, b in zip(current, self._flat[2])
-        ):
-            return self._flat[0], self._flat[1]
-        total = sum(p.size for p in current)
-        flat_p = np.empty(total, dtype=self.dtype)
-        flat_g = np.zeros(total, dtype=self.dtype)
-        offset = 0
+    def _optimizer_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The arrays an optimizer updates in ``fit``: one buffer per layer (see ``Layer._store``)."""
+        params: list[np.ndarray] = []
+        grads: list[np.ndarray] = []
         for layer in self.layers:
-            for key, p in layer.params.items():
-                view_p = flat_p[offset : offset + p.size].reshape(p.shape)
-                view_g = flat_g[offset : offset + p.size].reshape(p.shape)
-                view_p[...] = p
-                view_g[...] = layer.grads[key]
-                layer.params[key], layer.grads[key] = view_p, view_g
-                offset += p.size
-        self._flat = (flat_p, flat_g, self.parameters())
-        return flat_p, flat_g
+            p, g = layer._optimizer_arrays()
+            params += p
+            grads += g
+        return params, grads
 
     def named_parameters(self) -> dict[str, np.ndarray]:
         """Parameters by readable name, such as ``"layer0.W"`` and ``"layer0.b"``."""
@@ -269,10 +252,21 @@ class Model:
         if self.in_features is None:
             raise ValueError(f"{where}: the model has no Dense layer yet; add layers with model.add(Dense(...)).")
 
+    def _check_finite_parameters(self, where: str) -> None:
+        """Refuse a model whose parameters hold NaN or infinity: its outputs would mean nothing."""
+        for name, p in self.named_parameters().items():
+            if not np.isfinite(p).all():
+                raise ValueError(
+                    f"{where}: parameter {name} contains NaN or infinity, so every output would be "
+                    "meaningless. Did an earlier training run diverge? Train again from fresh weights "
+                    "with a smaller learning rate, or load a saved model."
+                )
+
     def predict(self, X: Any) -> np.ndarray:
         """Forward pass: outputs of shape ``(n_samples, out_features)`` for ``X`` of shape ``(n_samples, in_features)``."""
         self._require_layers("Model.predict")
         X = check_2d(X, "X", "Model.predict", self.in_features).astype(self.dtype, copy=False)
+        self._check_finite_parameters("Model.predict")
         return self._forward(X)
 
     def predict_classes(self, X: Any, threshold: float = 0.5) -> np.ndarray:
@@ -329,6 +323,7 @@ class Model:
         loss = get_loss(loss)
         metrics = _check_metrics(metrics)
         X, y = self._check_data(X, y, loss, "Model.evaluate")
+        self._check_finite_parameters("Model.evaluate")
         y_hat = self._forward(X)
         result = {"loss": float(loss._value(y, y_hat))}
         for m in metrics:
@@ -397,103 +392,254 @@ class Model:
         """
         where = "Model.fit"
         loss = get_loss(loss)
+        # 1. Check every argument once, before any work.
+        X, y, validation, metrics, batch_size = self._check_fit_arguments(
+            X, y, loss, optimizer, epochs, batch_size, metrics, validation_data, patience, loss_threshold, where
+        )
+        epochs = int(epochs)
+        gen = as_generator(rng, where)
+        params, grads = self._optimizer_arrays()
+        labels = to_classes(y) if "accuracy" in metrics else None  # the true classes, found once
+        # 2. The helpers that watch the run: early stopping, divergence, what is printed.
+        stopping = _EarlyStopping(int(patience), params) if patience is not None else None
+        guard = _DivergenceGuard(params)
+        report = _Report(epochs, int(verbose), progress)
+        history = History()
+        # Overflow in a diverging run is caught by the guard, with a clear error,
+        # instead of NumPy warnings.
+        with report, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(1, epochs + 1):
+                # 3. One pass over the training data, then the validation data.
+                try:
+                    record = self._train_epoch(X, y, labels, loss, optimizer, params, grads, batch_size, shuffle, gen, guard)
+                except _Diverged as diverged:
+                    raise TrainingDivergedError(where, epoch, diverged.batch, diverged.what, optimizer, history) from None
+                if validation is not None:
+                    record.update(self._validation_record(*validation, loss, metrics))
+                history._record(epoch, record)
+                report.epoch(epoch, record)
+                # 4. The stopping rules.
+                if loss_threshold is not None and record["loss"] < loss_threshold:
+                    history.stop_reason = f"loss {record['loss']:.3g} < {loss_threshold:g} at epoch {epoch}"
+                if stopping is not None:
+                    reason = stopping.update(epoch, record["val_loss"])
+                    history.best_epoch = stopping.best_epoch
+                    history.stop_reason = reason or history.stop_reason
+                if history.stop_reason is not None:
+                    report.stopped(history.stop_reason)
+                    break
+        # 5. With patience, end with the parameters of the best epoch.
+        if stopping is not None:
+            stopping.restore(history.epoch[-1])
+        return history
+
+    def _check_fit_arguments(
+        self, X: Any, y: Any, loss: Loss, optimizer: Any, epochs: Any, batch_size: Any, metrics: Any,
+        validation_data: Any, patience: Any, loss_threshold: Any, where: str,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, tuple[str, ...], int]:
+        """The training data, validation data, metrics and batch size, checked and converted."""
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{where}: optimizer must be an nnlib optimizer such as SGD(lr=0.1), got {type(optimizer).__name__}.")
-        epochs = check_positive_int(epochs, "epochs", where)
+        check_positive_int(epochs, "epochs", where)
         metrics = _check_metrics(metrics)
         X, y = self._check_data(X, y, loss, where)
         n = X.shape[0]
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, "batch_size", where), n)
-        verbose = int(verbose)
+        validation = None
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise TypeError(f"{where}: validation_data must be a pair (X_val, y_val).")
-            X_val, y_val = self._check_data(*validation_data, loss, where + " (validation_data)")
+            validation = self._check_data(*validation_data, loss, where + " (validation_data)")
         if patience is not None:
-            patience = check_positive_int(patience, "patience", where)
+            check_positive_int(patience, "patience", where)
             if validation_data is None:
                 raise ValueError(f"{where}: patience watches the validation loss; pass validation_data=(X_val, y_val) too.")
         if loss_threshold is not None and not (isinstance(loss_threshold, (int, float)) and loss_threshold > 0):
             raise ValueError(f"{where}: loss_threshold must be a positive number, got {loss_threshold!r}.")
-        gen = as_generator(rng, where)
-        flat_p, flat_g = self._flat_buffers()
-        params, grads = [flat_p], [flat_g]
-        best_val, best_params, waited = np.inf, None, 0
+        self._check_finite_parameters(where)
+        return X, y, validation, metrics, batch_size
+
+    def _train_epoch(
+        self, X: np.ndarray, y: np.ndarray, labels: np.ndarray | None, loss: Loss, optimizer: Optimizer,
+        params: list[np.ndarray], grads: list[np.ndarray], batch_size: int, shuffle: bool,
+        gen: np.random.Generator, guard: "_DivergenceGuard",
+    ) -> dict[str, float]:
+        """One epoch of minibatch updates; returns the mean training loss (and accuracy)."""
+        n = X.shape[0]
         fused = self._fused(loss)
-        want_acc = "accuracy" in metrics
-        labels = to_classes(y) if want_acc else None  # the true classes, found once, not per batch
-        history = History()
-        # The bar and verbose lines would interleave: by default, one or the other.
-        show_bar = ProgressBar.wanted(progress) if progress is not None or not verbose else False
-        bar = ProgressBar(epochs) if show_bar else None
-        for epoch in range(1, epochs + 1):
-            # Each batch gathers its own rows of a fresh permutation: gathering the
-            # whole shuffled set first would write a copy of the data each epoch and
-            # push the model's arrays out of the cache.
-            order = gen.permutation(n) if shuffle and batch_size < n else None
-            total, correct = 0.0, 0
-            for start in range(0, n, batch_size):
-                if order is None:
-                    rows = slice(start, start + batch_size)
-                    xb, yb = X[rows], y[rows]
-                else:
-                    rows = order[start : start + batch_size]
-                    xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
-                value, y_hat = self._backprop(xb, yb, loss, fused)
-                optimizer._step(params, grads)
-                total += value * xb.shape[0]
-                if want_acc:
-                    correct += int(np.count_nonzero(to_classes(y_hat) == labels[rows]))
-            record = {"loss": total / n}
-            if want_acc:
-                record["accuracy"] = correct / n
-            if validation_data is not None:
-                y_val_hat = self._forward(X_val)
-                record["val_loss"] = float(loss._value(y_val, y_val_hat))
-                if want_acc:
-                    record["val_accuracy"] = accuracy(y_val, y_val_hat)
-            history._record(epoch, record)
-            if bar is not None:
-                bar.update(epoch, record)
-            if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
-                print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
-            if loss_threshold is not None and record["loss"] < loss_threshold:
-                history.stop_reason = f"loss {record['loss']:.3g} < {loss_threshold:g} at epoch {epoch}"
-            if patience is not None:
-                if record["val_loss"] < best_val:
-                    best_val, waited, history.best_epoch = record["val_loss"], 0, epoch
-                    best_params = [p.copy() for p in params]
-                else:
-                    waited += 1
-                    if waited >= patience:
-                        history.stop_reason = (
-                            f"val_loss has not improved for {patience} epochs; "
-                            f"restored epoch {history.best_epoch}"
-                        )
-            if history.stop_reason is not None:
-                if verbose:
-                    print(f"stopped: {history.stop_reason}")
-                break
-        if bar is not None:
-            bar.close()
-        if best_params is not None and history.best_epoch != history.epoch[-1]:
-            for p, best in zip(params, best_params):
-                p[...] = best
-        return history
+        # Each batch gathers its own rows of a fresh permutation: gathering the
+        # whole shuffled set first would write a copy of the data each epoch and
+        # push the model's arrays out of the cache.
+        order = gen.permutation(n) if shuffle and batch_size < n else None
+        total, correct = 0.0, 0
+        for batch, start in enumerate(range(0, n, batch_size), start=1):
+            if order is None:
+                rows = slice(start, start + batch_size)
+                xb, yb = X[rows], y[rows]
+            else:
+                rows = order[start : start + batch_size]
+                xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
+            value, y_hat = self._backprop(xb, yb, loss, fused)
+            if not math.isfinite(value):
+                guard.undo_last_step()  # these parameters came from the last step
+                raise _Diverged(batch, f"the loss became {value}")
+            guard.keep()
+            optimizer._step(params, grads)
+            if not guard.finite():
+                guard.undo_last_step()
+                raise _Diverged(batch, "a parameter became NaN or infinite")
+            total += value * xb.shape[0]
+            if labels is not None:
+                correct += int(np.count_nonzero(to_classes(y_hat) == labels[rows]))
+        record = {"loss": total / n}
+        if labels is not None:
+            record["accuracy"] = correct / n
+        return record
+
+    def _validation_record(self, X_val: np.ndarray, y_val: np.ndarray, loss: Loss, metrics: tuple[str, ...]) -> dict[str, float]:
+        y_val_hat = self._forward(X_val)
+        record = {"val_loss": float(loss._value(y_val, y_val_hat))}
+        if "accuracy" in metrics:
+            record["val_accuracy"] = accuracy(y_val, y_val_hat)
+        return record
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> "os.PathLike":
-        """Save architecture and parameters to one ``.npz`` file (atomically). See :mod:`nnlib.persistence`."""
-        from .persistence import save_model
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save architecture and parameters to one ``.npz`` file (atomically); return its path.
 
-        return save_model(self, path)
+        See :mod:`nnlib.persistence` for the format and what is checked.
+        """
+        return save_layers(self.layers, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Model":
-        """Rebuild a model saved with :meth:`save`. See :mod:`nnlib.persistence`."""
-        from .persistence import load_model
+        """Rebuild a model saved with :meth:`save`: same layers, same parameters, bit for bit.
 
-        return load_model(path)
+        Raises ``FileNotFoundError`` if there is no file at ``path``, and
+        :class:`nnlib.ModelFileError` if the file is not a complete, consistent
+        nnlib model file (nothing is returned then: there is no half-loaded model).
+        """
+        layers = load_layers(path)
+        try:
+            return cls(layers)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: the saved layers do not fit together ({exc}).") from None
+
+
+def save_model(model: Model, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` (``.npz`` is appended if missing); the same as ``model.save(path)``."""
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model: expected an nnlib Model, got {type(model).__name__}.")
+    return model.save(path)
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Rebuild the model saved at ``path``; the same as ``Model.load(path)``."""
+    return Model.load(path)
+
+
+class TrainingDivergedError(ArithmeticError):
+    """Training produced a NaN or infinite loss or parameter; the message says what to try.
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Where it happened (both counted from 1).
+    history : History
+        The epochs completed before it.
+    """
+
+    def __init__(self, where: str, epoch: int, batch: int, what: str, optimizer: Optimizer, history: History) -> None:
+        self.epoch, self.batch, self.history = epoch, batch, history
+        super().__init__(
+            f"{where}: training diverged in epoch {epoch}, batch {batch}: {what}. The model keeps "
+            f"its parameters from before the step that broke it. The steps were too large for this "
+            f"data: try a smaller learning rate than {optimizer!r}, or scale the inputs (for example "
+            "to mean 0 and standard deviation 1 per feature)."
+        )
+
+
+class _Diverged(Exception):
+    def __init__(self, batch: int, what: str) -> None:
+        self.batch, self.what = batch, what
+
+
+class _DivergenceGuard:
+    """Notices the first non-finite parameter, and can put back the parameters of one step ago."""
+
+    def __init__(self, params: list[np.ndarray]) -> None:
+        self.params = params
+        self.before = [p.copy() for p in params]
+        self.stepped = False
+
+    def keep(self) -> None:
+        """Remember the parameters before an update (one copy; the buffers are contiguous)."""
+        for p, b in zip(self.params, self.before):
+            np.copyto(b, p)
+        self.stepped = True
+
+    def finite(self) -> bool:
+        # One sum per buffer: any NaN or infinity makes it non-finite. Only then
+        # (or if finite values overflow the sum) is each entry looked at.
+        return all(math.isfinite(float(p.sum())) or bool(np.isfinite(p).all()) for p in self.params)
+
+    def undo_last_step(self) -> None:
+        if self.stepped:
+            for p, b in zip(self.params, self.before):
+                np.copyto(p, b)
+
+
+class _EarlyStopping:
+    """Patience on the validation loss, with a copy of the best epoch's parameters."""
+
+    def __init__(self, patience: int, params: list[np.ndarray]) -> None:
+        self.patience, self.params = patience, params
+        self.best_loss, self.best_epoch, self.waited = np.inf, None, 0
+        self.best: list[np.ndarray] | None = None
+
+    def update(self, epoch: int, val_loss: float) -> str | None:
+        """Record an epoch; return why training should stop, or None."""
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.waited = val_loss, epoch, 0
+            self.best = [p.copy() for p in self.params]
+            return None
+        self.waited += 1
+        if self.waited >= self.patience:
+            return f"val_loss has not improved for {self.patience} epochs; restored epoch {self.best_epoch}"
+        return None
+
+    def restore(self, last_epoch: int) -> None:
+        if self.best is not None and self.best_epoch != last_epoch:
+            for p, best in zip(self.params, self.best):
+                p[...] = best
+
+
+class _Report:
+    """What fit shows while it runs: a progress bar, or a line every ``verbose`` epochs."""
+
+    def __init__(self, epochs: int, verbose: int, progress: bool | None) -> None:
+        self.epochs, self.verbose = epochs, verbose
+        # The bar and verbose lines would interleave: by default, one or the other.
+        show_bar = ProgressBar.wanted(progress) if progress is not None or not verbose else False
+        self.bar = ProgressBar(epochs) if show_bar else None
+
+    def __enter__(self) -> "_Report":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def epoch(self, epoch: int, record: dict[str, float]) -> None:
+        if self.bar is not None:
+            self.bar.update(epoch, record)
+        if self.verbose and (epoch % self.verbose == 0 or epoch == 1 or epoch == self.epochs):
+            width = len(str(self.epochs))
+            print(f"epoch {epoch:>{width}}/{self.epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in record.items()))
+
+    def stopped(self, reason: str) -> None:
+        if self.verbose:
+            print(f"stopped: {reason}")
 
 
 def _check_metrics(metrics: Sequence[str] | str) -> tuple[str, ...]:

@@ -168,3 +168,15 @@ def test_backward_returns_an_input_gradient_shaped_like_x(layer, rng):
     x = rng.standard_normal((5, 4))
     out = layer.forward(x)
     assert layer.backward(np.ones_like(out)).shape == x.shape
+
+
+def test_relu_follows_the_model_to_float32():
+    """ReLU keeps a buffer of zeros between calls; after astype it must not stay float64."""
+    from nnlib import Model
+
+    model = Model([Dense(3, 4, rng=0), ReLU(), Dense(4, 2, rng=1)])
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    assert model.predict(X).dtype == np.float64
+    model.astype(np.float32)
+    out = model.predict(X)
+    assert out.dtype == np.float32 and model.layers[1]._zeros.dtype == np.float32

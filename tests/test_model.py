@@ -282,3 +282,25 @@ def test_fit_accepts_loss_names(separable):
     by_name, by_object = (Model([Dense(2, 1, rng=0), Sigmoid()]).fit(X, y, loss=loss, optimizer=SGD(lr=0.1), epochs=3)
                           for loss in ("binary_crossentropy", BinaryCrossEntropy()))
     assert by_name.history == by_object.history
+
+
+def test_float16_inputs_are_promoted_to_the_model_s_float64():
+    model = xor_model()
+    X16 = np.array([[0.5, -1.25], [3.0, 0.125]], dtype=np.float16)
+    out = model.predict(X16)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, model.predict(X16.astype(np.float64)))
+    for layer in (Sigmoid(), Tanh(), ReLU()):  # the layers' own checked entry points too
+        assert layer.forward(X16).dtype == np.float64
+
+
+def test_loss_threshold_stops_only_below_it_not_at_equality(separable):
+    """loss_threshold=t stops once a loss is < t: a loss exactly equal to t does not stop."""
+    X, y = separable
+    full = Model([Dense(2, 1, rng=0), Sigmoid()]).fit(X, y, loss=BinaryCrossEntropy(), optimizer=SGD(0.5), epochs=6)
+    losses = full.history["loss"]
+    assert all(a > b for a, b in zip(losses, losses[1:]))  # strictly decreasing
+    history = Model([Dense(2, 1, rng=0), Sigmoid()]).fit(
+        X, y, loss=BinaryCrossEntropy(), optimizer=SGD(0.5), epochs=6, loss_threshold=losses[2])
+    assert history.epoch == [1, 2, 3, 4]  # epoch 3 equals the threshold; epoch 4 is below it
+    assert history.stop_reason.endswith("at epoch 4")

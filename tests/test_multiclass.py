@@ -154,23 +154,47 @@ def test_astype_refuses_non_float_dtypes():
         classifier().astype(np.int64)
 
 
-def test_fit_packs_parameters_without_changing_them_or_breaking_manual_steps():
+def test_parameters_live_in_one_buffer_per_layer_from_the_start():
+    """An array taken from layer.params before fit is still the layer's parameter after it."""
     X, y = three_class_data(n=20)
     model = classifier()
-    before = [p.copy() for p in model.parameters()]
-    flat_p, flat_g = model._flat_buffers()
-    for p, old in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p, old)
-        assert np.shares_memory(p, flat_p)
-    # A manual optimizer step on the per-layer views updates the flat buffer too.
+    held = model.layers[0].params["W"]
+    held_grad = model.layers[0].grads["W"]
+    model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=Adam(0.01), epochs=2)
+    assert model.layers[0].params["W"] is held and model.layers[0].grads["W"] is held_grad
+    params, grads = model._optimizer_arrays()
+    dense = [layer for layer in model.layers if layer.params]
+    assert len(params) == len(grads) == len(dense)  # one buffer per Dense layer, not one per array
+    assert np.shares_memory(held, params[0]) and np.shares_memory(held_grad, grads[0])
+    # A manual optimizer step on the per-array views updates the buffer too.
+    before = params[0].copy()
     model.compute_gradients(X, y, SoftmaxCrossEntropy())
-    assert np.shares_memory(model.gradients()[0], flat_g)
     SGD(0.1).step(model.parameters(), model.gradients())
-    assert not np.array_equal(flat_p[: before[0].size].reshape(before[0].shape), before[0])
-    # Replacing a layer's array is noticed and the buffers are rebuilt.
+    assert not np.array_equal(params[0], before)
+
+
+def test_replacing_a_parameter_array_is_noticed_by_fit():
+    """If someone replaces a layer's array, fit updates that array, not the stale buffer."""
+    X, y = three_class_data(n=20)
+    model = classifier()
     model.layers[0].params["W"] = model.layers[0].params["W"].copy()
-    flat_p2, _ = model._flat_buffers()
-    assert flat_p2 is not flat_p and np.shares_memory(model.layers[0].params["W"], flat_p2)
+    replaced = model.layers[0].params["W"]
+    before = replaced.copy()
+    params, _ = model._optimizer_arrays()
+    assert any(p is replaced for p in params)
+    model.fit(X, y, loss=SoftmaxCrossEntropy(), optimizer=SGD(0.1), epochs=1)
+    assert not np.array_equal(replaced, before)
+
+
+def test_astype_gives_new_arrays_and_keeps_the_values():
+    model = classifier()
+    old = [p.copy() for p in model.parameters()]
+    model.astype(np.float32)
+    assert all(p.dtype == np.float32 for p in model.parameters() + model.gradients())
+    for p, q in zip(model.parameters(), old):
+        np.testing.assert_array_equal(p, q.astype(np.float32))
+    params, grads = model._optimizer_arrays()
+    assert len(params) == 2 and all(p.dtype == np.float32 for p in params + grads)
 
 
 def test_packed_training_equals_training_with_separate_arrays():

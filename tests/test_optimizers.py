@@ -116,3 +116,17 @@ def test_float32_parameters_are_updated_in_float32_arithmetic(make, rng):
     wrong = [(name, dtypes) for name, dtypes in _LoopRecorder.loops if set(dtypes) != {np.dtype(np.float32)}]
     assert not wrong, f"operations not in float32: {wrong}"
     assert p.dtype == np.float32
+
+
+def test_adam_starts_afresh_when_the_parameter_shapes_change():
+    """Same number of arrays, other shapes: the state (m, v, t) is made anew, as for a new optimizer."""
+    rng = np.random.default_rng(0)
+    opt = Adam(0.1)
+    for _ in range(3):
+        opt.step([np.zeros((2, 3))], [rng.standard_normal((2, 3))])
+    g = rng.standard_normal((3, 2))
+    p, fresh = np.ones((3, 2)), np.ones((3, 2))
+    opt.step([p], [g])
+    Adam(0.1).step([fresh], [g])
+    np.testing.assert_array_equal(p, fresh)
+    assert opt.t == 1

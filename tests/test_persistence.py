@@ -3,7 +3,10 @@
 import json
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,6 +130,65 @@ def test_a_failure_at_the_final_rename_leaves_the_earlier_file_intact(tmp_path, 
     assert path.read_bytes() == before and files_in(tmp_path) == ["m.npz"]
 
 
+_SAVE_KILLED_BY = """
+import os, signal, sys
+import numpy as np
+from nnlib import Dense, Model
+
+path = sys.argv[1]
+Model([Dense(3, 1, rng=1)]).save(path)          # the earlier file
+
+real_savez = np.savez
+def savez_then_die(file, **arrays):
+    file.write(b"PK\\x03\\x04 half an archive")
+    file.flush()
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+    real_savez(file, **arrays)                   # reached only if the signal was survived
+
+np.savez = savez_then_die
+Model([Dense(3, 1, rng=2)]).save(path)
+print("survived")
+"""
+
+
+@pytest.mark.parametrize("signame, cleaned", [("SIGTERM", True), ("SIGKILL", False)])
+def test_a_save_killed_by_a_signal_keeps_the_earlier_file(signame, cleaned, tmp_path):
+    """SIGTERM: the temporary file is removed and the process still dies of SIGTERM.
+    SIGKILL cannot be caught: its temporary file stays, for the next save to remove."""
+    path = tmp_path / "m.npz"
+    done = subprocess.run([sys.executable, "-c", _SAVE_KILLED_BY, str(path), signame],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -getattr(signal, signame), done.stderr
+    assert "survived" not in done.stdout
+    np.testing.assert_array_equal(Model.load(path).layers[0].params["W"], Dense(3, 1, rng=1).params["W"])
+    left = [name for name in files_in(tmp_path) if name != "m.npz"]
+    assert left == [] if cleaned else len(left) == 1 and left[0].startswith(".m.npz.")
+
+
+def test_the_next_save_removes_temporary_files_of_dead_processes(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".m.npz.{dead.pid}.abc123.tmp"          # left by a killed save
+    running = tmp_path / f".m.npz.{os.getppid()}.def456.tmp"    # another process saving now
+    other = tmp_path / f".other.npz.{dead.pid}.ghi789.tmp"      # a save to another file
+    for p in (stale, running, other):
+        p.write_bytes(b"partial")
+    build("linear", seed=1).save(tmp_path / "m.npz")
+    assert files_in(tmp_path) == sorted([running.name, other.name, "m.npz"])
+
+
+def test_a_program_s_own_sigterm_handler_is_left_alone(tmp_path):
+    handler = lambda signum, frame: None  # noqa: E731
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        build("linear", seed=1).save(tmp_path / "m.npz")
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    build("linear", seed=1).save(tmp_path / "m.npz")
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
 def test_saving_a_diverged_model_is_refused(tmp_path):
     model = build("tanh-sigmoid")
     model.layers[2].params["W"][0, 0] = np.nan
@@ -241,6 +303,14 @@ def _edit_layer(i, **config):
     return change
 
 
+def _widen_first_layer(width):
+    """Layer 0 made wider, its arrays too: each layer is consistent, but they no longer chain."""
+    def change(arrays, header):
+        header["layers"][0] = {"type": "Dense", "in_features": 3, "out_features": width}
+        arrays["layer0.W"], arrays["layer0.b"] = np.ones((3, width)), np.zeros(width)
+    return change
+
+
 def _set_array(name, value):
     def change(arrays, header):
         arrays[name] = value
@@ -269,8 +339,10 @@ BAD_FILES = {
     "missing layer key": (_edit_layer(0, type="Dense", in_features=3),
                           r"layer 0 \(Dense\) has keys \['in_features', 'type'\], expected"),
     "bad layer size": (_edit_layer(0, type="Dense", in_features=3, out_features=0), r"invalid out_features 0"),
-    "layers do not fit": (_edit_layer(0, type="Dense", in_features=3, out_features=5),
+    "layers do not fit": (_widen_first_layer(5),
                           r"the saved layers do not fit together \(Model.add: Dense\(4 -> 1\) expects 4 input"),
+    "header and arrays disagree": (_edit_layer(0, type="Dense", in_features=3, out_features=5),
+                                   r"layer0\.W has shape \(3, 4\), but the architecture needs \(3, 5\)"),
 }
 
 
