@@ -235,6 +235,9 @@ def test_every_chapter_is_converted(edition):
     assert not missing, f"exercises in nnlib.exercises.EXERCISES without an exercise in the chapters: {missing}"
     assert (out / "images").is_dir() == (CHAPTERS / "images").is_dir()
     assert (out / "nnlib" / "__init__.py").is_file() and (out / "README.md").is_file()
+    # pyproject.toml's ranges (tests/test_requirements.py checks the list itself)
+    assert (out / "requirements.txt").read_text(encoding="utf-8") == se.student_requirements()
+    assert "numpy>=" in se.student_requirements() and "jupyterlab>=" in se.student_requirements()
 
 
 async def _run_all(paths: list[Path], folder: Path, logs: dict[Path, Path], parallel: int = 2):
