@@ -15,9 +15,8 @@ import tomllib
 
 import nbformat
 
-from helpers import ROOT, load_tool
-
-rl = load_tool("requirement_lists")
+from helpers import ROOT
+from tools import requirement_lists as rl
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 GROUPS = {"nnlib": PROJECT["dependencies"], **PROJECT["optional-dependencies"]}

@@ -19,12 +19,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import ROOT, load_tool
+from helpers import ROOT
 from nnlib.exercises import EXERCISES
+from tools import student_edition as se
 
 CHAPTERS = ROOT / "chapters"
-
-se = load_tool("student_edition")
 
 
 # --------------------------------------------------------------------------- a fabricated chapter
