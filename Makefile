@@ -39,11 +39,13 @@ build-book: $(STAMP) $(MATHJAX)
 $(MATHJAX): tools/install_static.sh
 	tools/install_static.sh
 
+# requirements.txt installs nnlib (editable) with the groups of requirements
+# that pyproject.toml lists, with their version ranges: both files count.
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.12 for example")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade uv
-	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt -e .
+	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt
 	touch $(STAMP)
 
 # The book is built first: tests/test_browser.py opens every page of that build.
@@ -57,7 +59,7 @@ test: build-book
 kernels: $(STAMP)
 	$(PY) tools/kernel_check.py $(NB)
 
-# Both ends of the version ranges: the lowest versions requirements.txt allows
+# Both ends of the version ranges: the lowest versions pyproject.toml allows
 # on the oldest Python the project supports, the newest on the newest; each
 # runs the unit tests and strict nbval (tools/dependency_ends.py). CI runs it.
 test-ends: $(STAMP)

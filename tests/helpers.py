@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
 import warnings
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from nnlib import Model
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_tool(name: str, path: Path | None = None) -> ModuleType:
-    """The script ``path`` (default: tools/<name>.py) imported as module ``name``, once per session."""
-    if name in sys.modules:
-        return sys.modules[name]
-    found = importlib.util.spec_from_file_location(name, path or ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(found)
-    sys.modules[name] = module
-    try:
-        found.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 def spec(*layers):

@@ -4,10 +4,8 @@ and each measurement runs (tiny sizes: a smoke test, not a timing)."""
 import numpy as np
 import pytest
 
-from helpers import ROOT, load_tool
+from benchmarks import run as bench
 from nnlib import Adam, BinaryCrossEntropy
-
-bench = load_tool("bench", ROOT / "benchmarks" / "run.py")
 
 
 def test_bare_numpy_step_is_the_same_step_as_nnlib():

@@ -34,14 +34,14 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from helpers import ROOT, load_tool
-
-bb = load_tool("book_browser")
+from book_ext import repository_setting
+from helpers import ROOT
+from tools import book_browser as bb
 
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
 SEARCH_TERM = "backpropagation"
 # The repository that _config.yml names (book_ext/repository_setting.py), or None.
-REPO = load_tool("repository_setting", ROOT / "book_ext" / "repository_setting.py").read()
+REPO = repository_setting.read()
 LAUNCH_HOSTS = ("github.com", "mybinder.org", "colab.research.google.com")
 
 PAGES = bb.book_pages(HTML)

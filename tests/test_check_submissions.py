@@ -24,14 +24,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import ROOT, load_tool
+from helpers import ROOT
 from nnlib.exercises import EXERCISES
+from tools import check_submissions as cs
+from tools import student_edition as se
 
 TOOL = ROOT / "tools" / "check_submissions.py"
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions"
 LABELS = ["ex-99-alpha", "ex-99-beta", "ex-99-gamma"]
 
-cs = load_tool("check_submissions")
 
 P, F, N = "PASS", "FAIL", "NOT DONE YET"
 EXPECTED = {  # submission: (statuses, total, note)
@@ -196,7 +197,6 @@ def test_real_chapter_instructor_passes_and_student_edition_is_not_done(tmp_path
     says NOT DONE YET for each."""
     chapter = _first_chapter_with_checks()
     assert chapter is not None, "no chapter has check cells"
-    se = load_tool("student_edition")
     prefix = f"ex-{chapter.name[:2]}-"
     labels = [label for label in cs.known_exercises() if label.startswith(prefix)]
     submissions = tmp_path / "class"

@@ -20,9 +20,8 @@ import sys
 
 import pytest
 
-from helpers import ROOT, load_tool
-
-kc = load_tool("kernel_check")
+from helpers import ROOT
+from tools import kernel_check as kc
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import ROOT, load_tool
+from book_ext import repository_setting as rs
+from helpers import ROOT
 
-rs = load_tool("repository_setting", ROOT / "book_ext" / "repository_setting.py")
 REPO = rs.Repository("example-org", "nn-book", "main")
 
 

@@ -19,12 +19,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import ROOT, load_tool
+from helpers import ROOT
 from nnlib.exercises import EXERCISES
+from tools import student_edition as se
 
 CHAPTERS = ROOT / "chapters"
-
-se = load_tool("student_edition")
 
 
 # --------------------------------------------------------------------------- a fabricated chapter
@@ -235,6 +234,9 @@ def test_every_chapter_is_converted(edition):
     assert not missing, f"exercises in nnlib.exercises.EXERCISES without an exercise in the chapters: {missing}"
     assert (out / "images").is_dir() == (CHAPTERS / "images").is_dir()
     assert (out / "nnlib" / "__init__.py").is_file() and (out / "README.md").is_file()
+    # pyproject.toml's ranges (tests/test_requirements.py checks the list itself)
+    assert (out / "requirements.txt").read_text(encoding="utf-8") == se.student_requirements()
+    assert "numpy>=" in se.student_requirements() and "jupyterlab>=" in se.student_requirements()
 
 
 async def _run_all(paths: list[Path], folder: Path, logs: dict[Path, Path], parallel: int = 2):

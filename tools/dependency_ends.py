@@ -1,11 +1,13 @@
-"""Test both ends of the version ranges: the oldest versions requirements.txt allows, and the newest.
+"""Test both ends of the version ranges: the oldest versions pyproject.toml allows, and the newest.
 
     python tools/dependency_ends.py [--ends lowest,newest] [--python newest=/path/to/python3.13]
     make test-ends
 
-requirements.txt and pyproject.toml give ranges, not pins: a promise that the
-lowest versions they allow work as well as the newest. This tool keeps it. It
-builds two virtual environments with uv in .venv-ends/ (git-ignored):
+pyproject.toml gives ranges, not pins (nnlib's requirements and the groups of
+the book, its notebooks and tests): a promise that the lowest versions they
+allow work as well as the newest. This tool keeps it. It builds two virtual
+environments with uv in .venv-ends/ (git-ignored), each with what
+requirements.txt installs (nnlib, editable, with those groups):
 
 * lowest: every requirement at the lowest version its range allows (uv's
   ``--resolution lowest-direct``), on the oldest Python the project supports;
@@ -86,15 +88,16 @@ def uv() -> str:
 
 
 def build(end: str, python: str) -> Path:
-    """A fresh environment for ``end`` with the requirements and nnlib (editable) installed."""
+    """A fresh environment for ``end`` with requirements.txt installed: nnlib (editable) and its groups."""
     env_dir = ENVS / end
     shutil.rmtree(env_dir, ignore_errors=True)
     quiet = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run([uv(), "venv", "--quiet", "--python", python, str(env_dir)], check=True, env=quiet)
     resolution = "lowest-direct" if end == "lowest" else "highest"
+    # lowest-direct: the groups' requirements count as direct ones, as nnlib's own do.
+    # requirements.txt's "-e .[groups]" is relative to the working directory: the repository.
     subprocess.run([uv(), "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"),
-                    "--resolution", resolution, "-r", str(ROOT / "requirements.txt"), "-e", str(ROOT)],
-                   check=True, env=quiet)
+                    "--resolution", resolution, "-r", "requirements.txt"], check=True, env=quiet, cwd=ROOT)
     return env_dir
 
 

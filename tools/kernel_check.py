@@ -39,9 +39,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if not __package__:  # run as `python tools/kernel_check.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.run_notebooks import merge_streams  # noqa: E402  (how a print is split depends on timing)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from run_notebooks import merge_streams  # noqa: E402  (how a print is split depends on timing)
 
 # One BLAS thread, as everywhere in the project (see the Makefile).
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

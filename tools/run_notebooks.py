@@ -19,8 +19,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book_ext"))
-import repository_setting  # noqa: E402
+if not __package__:  # run as `python tools/run_notebooks.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from book_ext import repository_setting  # noqa: E402
 
 # Same setting as the Makefile: one BLAS thread (fast at these sizes, reproducible).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

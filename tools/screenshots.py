@@ -19,7 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from book_browser import CHROMIUM, WAIT_FOR_RENDER_JS, book_pages, open_context, serve
+if not __package__:  # run as `python tools/screenshots.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.book_browser import CHROMIUM, WAIT_FOR_RENDER_JS, book_pages, open_context, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,6 +37,10 @@ from pathlib import Path
 
 import nbformat
 
+if not __package__:  # run as `python tools/student_edition.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.requirement_lists import student_requirements  # noqa: E402  (pyproject.toml's ranges)
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 
@@ -361,23 +365,6 @@ def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool =
         (outdir / "requirements.txt").write_text(student_requirements(), encoding="utf-8")
         (outdir / "README.md").write_text(STUDENT_README.format(title=_book_title()), encoding="utf-8")
     return reports
-
-
-# What the student notebooks need (the book's requirements.txt also lists what builds and tests it).
-STUDENT_PACKAGES = ("numpy", "matplotlib", "scikit-learn", "ipykernel", "jupyterlab")
-
-
-def student_requirements() -> str:
-    """requirements.txt for students: the book's version ranges of the packages the notebooks use."""
-    ranges = {}
-    req = ROOT / "requirements.txt"
-    if req.exists():
-        for line in req.read_text(encoding="utf-8").splitlines():
-            m = re.match(r"^([A-Za-z0-9_.-]+)", line.strip())
-            if m and m.group(1).lower() in STUDENT_PACKAGES:
-                ranges[m.group(1).lower()] = line.strip()
-    lines = [ranges.get(name, name) for name in STUDENT_PACKAGES]
-    return "# What the notebooks need (nnlib itself is the folder next to them).\n" + "\n".join(lines) + "\n"
 
 
 def _book_title() -> str:

@@ -1,0 +1,1 @@
+"""Benchmarks of nnlib (python benchmarks/run.py, make bench)."""
