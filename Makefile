@@ -4,6 +4,7 @@
 # make notebooks   re-execute every notebook from a fresh kernel and store its outputs
 # make test-ends   the tests at the lowest and the newest versions the ranges allow (CI runs it)
 # make kernels     show which notebook outputs differ between CPUs (BLAS kernels), NB=one.ipynb
+# make mutation   mutation testing of nnlib against its unit tests, with the score (not in CI)
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 # make browser      install Debian's chromium for the browser test, if it is missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
@@ -24,7 +25,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test test-ends kernels lab notebooks build-book bench browser screenshots clean student student-book check-submissions
+.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions
 
 book: $(STAMP) build-book
 	@echo
@@ -70,6 +71,16 @@ lab: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py chapters/*.ipynb
+
+# Mutation testing: mutmut plants small bugs in nnlib (a < made <=, a constant
+# changed, a line dropped), runs nnlib's unit tests against each, and the
+# report prints how many the tests caught, per module, and the survivors.
+# Settings in pyproject.toml ([tool.mutmut]); results in mutants/ (git-ignored).
+mutation: $(STAMP)
+	$(VENV)/bin/uv pip install --python $(PY) --quiet -e '.[mutation]'
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(or $(JOBS),2) > /dev/null
+	$(PY) tools/mutation_report.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
