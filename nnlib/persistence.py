@@ -197,7 +197,7 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 def _process_alive(pid: int) -> bool:
     if pid == os.getpid():
-        return False  # this process is not saving to this target right now
+        return True  # another thread of this process may be saving to the same target
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
