@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from nnlib import Model
+from nnlib import Dense, Model, Sigmoid, Tanh
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +56,13 @@ def no_numpy_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
             yield
+
+
+def saved_model_parts(folder: Path):
+    """A small model saved in ``folder``: the model, its path, its arrays and its header (plain Python)."""
+    model = Model([Dense(3, 4, rng=1), Tanh(), Dense(4, 1, rng=2), Sigmoid()])
+    path = model.save(folder / "model.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(str(arrays.pop("__architecture__")))
+    return model, path, arrays, header

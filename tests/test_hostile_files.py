@@ -14,7 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnlib import Dense, Model, ModelFileError, Sigmoid, Tanh
+from helpers import saved_model_parts
+from nnlib import Model, ModelFileError
 from nnlib import persistence
 
 LIMIT = 8 << 20  # bytes a refusal may allocate at peak
@@ -23,12 +24,7 @@ LIMIT = 8 << 20  # bytes a refusal may allocate at peak
 @pytest.fixture
 def good(tmp_path):
     """A saved model's arrays and header, to be altered."""
-    model = Model([Dense(3, 4, rng=1), Tanh(), Dense(4, 1, rng=2), Sigmoid()])
-    path = model.save(tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(str(arrays.pop("__architecture__")))
-    return arrays, header
+    return saved_model_parts(tmp_path)[2:]
 
 
 def architecture(header):

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import ARCHITECTURES, binary_data, build
+from helpers import ARCHITECTURES, binary_data, build, saved_model_parts
 from nnlib import SGD, BinaryCrossEntropy, Dense, Model, ModelFileError, ReLU, Sigmoid, Tanh, load_model, save_model
 from nnlib.persistence import FORMAT_VERSION
 
@@ -19,12 +19,7 @@ from nnlib.persistence import FORMAT_VERSION
 @pytest.fixture
 def saved(tmp_path):
     """A saved model, its path, and its arrays and header as plain Python objects."""
-    model = Model([Dense(3, 4, rng=1), Tanh(), Dense(4, 1, rng=2), Sigmoid()])
-    path = model.save(tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(str(arrays.pop("__architecture__")))
-    return model, path, arrays, header
+    return saved_model_parts(tmp_path)
 
 
 def write(path, arrays, header=None, *, raw_header=None):
