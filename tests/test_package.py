@@ -93,3 +93,17 @@ def test_plot_history_draws_one_line_per_curve(plt):
     with pytest.raises(ValueError, match=r"plot_history: no curve named \['accuracy'\]; "
                                          r"available: \['loss', 'val_loss'\]"):
         nnlib.plot_history(history, keys=["accuracy"])
+
+
+def test_persistence_does_not_know_model():
+    """persistence reads and writes layers; only Model.save/Model.load know Model (no import cycle)."""
+    import ast
+    import inspect
+
+    import nnlib.persistence
+
+    tree = ast.parse(inspect.getsource(nnlib.persistence))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {name for name in imported if name and name.lstrip(".").split(".")[-1] == "model"}
+    assert "Model" not in {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
