@@ -170,3 +170,14 @@ def test_a_folder_is_refused(tmp_path):
     (tmp_path / "folder.npz").mkdir()
     with pytest.raises(ModelFileError, match="is a folder"):
         Model.load(tmp_path / "folder.npz")
+
+
+def test_exactly_the_layer_bound_loads(good, tmp_path):
+    arrays, header = good
+    header["layers"] = header["layers"] + [{"type": "Tanh"}] * (persistence.MAX_LAYERS - len(header["layers"]))
+    path = tmp_path / "at-the-bound.npz"
+    np.savez(path, **arrays, __architecture__=architecture(header))
+    assert len(Model.load(path).layers) == persistence.MAX_LAYERS
+    header["layers"].append({"type": "Tanh"})
+    np.savez(path, **arrays, __architecture__=architecture(header))
+    refused(path, "lists 1,001 layers; nnlib loads 1,000 at most")
