@@ -40,7 +40,7 @@ EXPECTED = {  # submission: (statuses, total, note)
     "correct.ipynb": ([P, P, P], "3", ""),
     "deletes.ipynb": ([N, P, N], "1", ""),   # its log went with its folder; later checks log again
     "dies.ipynb": ([P, N, N], "1", "the kernel died in cell 4"),
-    "loops.ipynb": ([P, N, N], "1", "timed out after 4 s in cell 4; later cells did not run"),
+    "loops.ipynb": ([P, N, N], "1", "timed out after 8 s in cell 4; later cells did not run"),
     "partly_wrong.ipynb": ([P, F, N], "1", ""),
     "raises.ipynb": ([P, P, F], "2", "1 cell raised an error (first: cell 4, ZeroDivisionError: division by zero)"),
 }
@@ -58,7 +58,7 @@ def run_checker(folder: Path, csv_path: Path, *args: str, env: dict | None = Non
 def test_fabricated_submissions_give_the_expected_table(tmp_path):
     scratch = tmp_path / "scratch"   # the checker's temporary folders go here (TMPDIR)
     scratch.mkdir()
-    proc, rows = run_checker(FIXTURES, tmp_path / "results.csv", "--timeout", "4", "--jobs", "2",
+    proc, rows = run_checker(FIXTURES, tmp_path / "results.csv", "--timeout", "8", "--jobs", "2",
                              "--exercises", "ex-99-*", "--details", env=dict(os.environ, TMPDIR=str(scratch)))
     assert rows[0] == ["submission", *LABELS, "total", "note"]
     got = {row[0]: row[1:] for row in rows[1:]}
