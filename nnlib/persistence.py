@@ -337,14 +337,14 @@ def _json_depth(text: str) -> int:
     return deepest
 
 
-def _read_architecture(path: Path, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> list[Any]:
+def _read_architecture(path: Path, archive: zipfile.ZipFile, members: dict[str, _Member]) -> list[Any]:
     if ARCHITECTURE_KEY not in members:
         found = ", ".join(sorted(members)[:6]) or "nothing"
         raise ModelFileError(
             f"{path}: is not an nnlib model file: it has no {ARCHITECTURE_KEY!r} entry (found {found}). "
             "Save models with model.save(path)."
         )
-    member = _read_npy_header(path, archive, members[ARCHITECTURE_KEY])
+    member = members[ARCHITECTURE_KEY]
     if member.dtype.kind != "U" or member.shape != ():
         raise ModelFileError(f"{path}: the {ARCHITECTURE_KEY!r} entry is not a text string.")
     if member.dtype.itemsize > 4 * MAX_ARCHITECTURE_CHARS:
@@ -421,16 +421,15 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
         more than nnlib loads (see the ``MAX_*`` bounds of this module).
     """
     path = Path(path)
-    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
-        path = path.with_name(path.name + ".npz")  # save("m") wrote m.npz; load("m") finds it
+    if not path.exists() and _npz_path(path).exists():
+        path = _npz_path(path)  # save("m") wrote m.npz; load("m") finds it
     if not path.is_file():
         if path.exists():
             raise ModelFileError(f"{path}: is a folder, not a model file.")
         raise FileNotFoundError(f"load: no file at {str(path)!r}.")
     with _open_archive(path) as archive:
-        members = _check_directory(path, archive)
-        arrays = {key: _read_npy_header(path, archive, info) for key, info in members.items()}
-        configs = _read_architecture(path, archive, members)
+        arrays = {key: _read_npy_header(path, archive, info) for key, info in _check_directory(path, archive).items()}
+        configs = _read_architecture(path, archive, arrays)
         for i, config in enumerate(configs):
             _check_config(path, i, config)
 
