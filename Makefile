@@ -6,11 +6,12 @@
 # make kernels     show which notebook outputs differ between CPUs (BLAS kernels), NB=one.ipynb
 # make mutation   mutation testing of nnlib against its unit tests, with the score (not in CI)
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
-# make browser      install Debian's chromium for the browser test, if it is missing (CI runs it)
+# make browser      install Debian's chromium (browser test) and bubblewrap (grading sandbox), if missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
 # make student       the student edition of the notebooks (no solutions), in _build/student-edition/
 # make student-book  the HTML book without solutions, in _build/student/_build/html/
-# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [CSV=file.csv]   check a class's notebooks
+# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [CSV=file.csv] [EXERCISES='ex-01-*'] [DETAILS=1]
+#                         [SANDBOX=none]   grade a class's notebooks (python -m coursework.check_submissions)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -86,13 +87,14 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # Debian's Chromium for tests/test_browser.py and `make screenshots` (Playwright
-# drives the system browser; it never downloads one), and a Chinese font so the
-# glossary's terms show in screenshots. Does nothing when both are there.
+# drives the system browser; it never downloads one), a Chinese font so the
+# glossary's terms show in screenshots, and bubblewrap, the sandbox the class
+# checker runs students' notebooks in. Does nothing when all are there.
 browser:
-	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh family 2>/dev/null | grep -q .; then \
-	  echo "Chromium is installed: /usr/bin/chromium"; else \
+	@if [ -x /usr/bin/chromium ] && command -v bwrap >/dev/null && fc-list :lang=zh family 2>/dev/null | grep -q .; then \
+	  echo "Chromium and bubblewrap are installed: /usr/bin/chromium, $$(command -v bwrap)"; else \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-wqy-microhei; fi
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-wqy-microhei bubblewrap; fi
 
 screenshots: $(STAMP)
 	$(PY) tools/screenshots.py
@@ -103,20 +105,22 @@ STUDENT_DIR ?= _build/student-edition
 TIMEOUT ?= 120
 
 student: $(STAMP)
-	$(PY) tools/student_edition.py $(STUDENT_DIR)
+	$(PY) -m coursework.student_edition $(STUDENT_DIR)
 
 student-book: $(STAMP) $(MATHJAX)
-	$(PY) tools/student_edition.py --book-source _build/student/src
+	$(PY) -m coursework.student_edition --book-source _build/student/src
 	$(VENV)/bin/jupyter-book build _build/student/src $(JB_FLAGS) --path-output _build/student
-	$(PY) tools/student_edition.py --verify-html _build/student/_build/html
+	$(PY) -m coursework.student_edition --verify-html _build/student/_build/html
 	@echo
 	@echo "The student book (no solutions) is built. Open it in a browser:"
 	@echo "  file://$(CURDIR)/_build/student/_build/html/index.html"
 
 check-submissions:
-	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [CSV=results.csv]" >&2; exit 2; }
+	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [CSV=results.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(STAMP)
-	$(PY) tools/check_submissions.py "$(DIR)" --timeout $(TIMEOUT) $(if $(JOBS),--jobs $(JOBS)) $(if $(CSV),--csv "$(CSV)")
+	$(PY) -m coursework.check_submissions "$(DIR)" --timeout $(TIMEOUT) $(if $(JOBS),--jobs $(JOBS)) \
+	  $(if $(CSV),--csv "$(CSV)") $(if $(EXERCISES),--exercises "$(EXERCISES)") $(if $(DETAILS),--details) \
+	  $(if $(SANDBOX),--sandbox $(SANDBOX))
 
 clean:
 	rm -rf _build _vendor

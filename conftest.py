@@ -15,7 +15,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # starts them at once and fills the workers with the short ones around them:
 # started last, one of them alone would keep a worker busy for a minute after
 # the others are done.
-LONG_FIRST = ("tests/test_portability.py", "tests/test_student_edition.py::test_student_notebooks_run")
+LONG_FIRST = ("tests/test_portability.py", "tests/test_student_edition.py::test_student_notebooks_run",
+              "tests/test_hostile_submissions.py", "tests/test_check_submissions.py::test_an_honest_class")
 
 
 def pytest_collection_modifyitems(items):

@@ -14,7 +14,6 @@ from .model import History, Model, TrainingDivergedError, load_model, save_model
 from .optimizers import SGD, Adam, Optimizer
 from .persistence import ModelFileError
 from .plotting import plot_decision_boundary, plot_history
-from . import exercises  # noqa: E402 - the chapters' exercise checkers, as nnlib.exercises
 
 __version__ = "0.1.0"
 

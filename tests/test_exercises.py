@@ -1,10 +1,11 @@
-"""The exercise checkers (nnlib.exercises) and the exercises in the chapter notebooks.
+"""The exercise checkers (the coursework package) and the exercises in the chapter notebooks.
 
 For every checker: the model solution published in the notebook passes, its stub says
 NOT DONE YET, and several wrong answers (a constant, a wrong shape, a formula off by a
 factor, the classic mistake of the exercise, and more) fail with a message that says
 what is wrong. Then the JSON log, the output rules (one verdict line, deterministic, no
-leaked warnings, never raising), and the agreement between the notebooks and EXERCISES.
+leaked warnings, never raising, no library shortcut, no silenced overflow), and the agreement
+between the notebooks and the registry.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import numpy as np
 import pytest
 
 import nnlib
-import nnlib.exercises as ex
+import coursework as ex
+from coursework import _checking
 from nnlib import SGD, Dense, Model, ReLU, Sigmoid, Tanh, sigmoid
 
 CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-7]_*.ipynb"))
@@ -109,23 +111,29 @@ def test_stub_is_not_done_yet(label, capsys):
                    "write your solution above and run this cell again.\n")
 
 
+def own_sigmoid(z):
+    """A reader's own sigmoid (nnlib's may not be called in chapter 1's exercise)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
 # -- wrong answers, exercise by exercise -------------------------------------------------------------
 def test_neuron_forward_wrong_answers(capsys):
     label, check = "ex-01-neuron-forward", ex.check_neuron_forward
     assert_fail(run(check, lambda X, w, b: np.full(X.shape[0], 0.5), capsys=capsys), label,
                 "wrong values", "expected = [0.3775 0.6682 0.525 ]", "every value you returned is the same")
-    assert_fail(run(check, lambda X, w, b: sigmoid(X @ w.reshape(-1, 1) + b), capsys=capsys), label,
+    assert_fail(run(check, lambda X, w, b: own_sigmoid(X @ w.reshape(-1, 1) + b), capsys=capsys), label,
                 "has shape (3, 1)", "expected (3,)", ".ravel()")
-    assert_fail(run(check, lambda X, w, b: 2 * sigmoid(X @ w + b), capsys=capsys), label,
+    assert_fail(run(check, lambda X, w, b: 2 * own_sigmoid(X @ w + b), capsys=capsys), label,
                 "every value is 2 times the expected one")
     # the classic mistakes: the textbook sigmoid overflows; the bias or the sigmoid forgotten
     assert_fail(run(check, lambda X, w, b: 1 / (1 + np.exp(-(X @ w + b))), capsys=capsys), label,
                 "caused a warning: RuntimeWarning: overflow encountered in exp", "exponentiate only -|z|")
-    assert_fail(run(check, lambda X, w, b: sigmoid(X @ w), capsys=capsys), label, "the bias b is missing")
+    assert_fail(run(check, lambda X, w, b: own_sigmoid(X @ w), capsys=capsys), label, "the bias b is missing")
     assert_fail(run(check, lambda X, w, b: X @ w + b, capsys=capsys), label, "pass them through the sigmoid")
     # right on the shown inputs only: a hidden case catches it
     def shown_only(X, w, b):
-        return sigmoid(X @ w + b) if X.shape[1] == 3 or X.shape == (3, 1) else np.zeros(len(X))
+        return own_sigmoid(X @ w + b) if X.shape[1] == 3 or X.shape == (3, 1) else np.zeros(len(X))
 
     assert_fail(run(check, shown_only, capsys=capsys), label, "on hidden test 1",
                 "a hidden test case with X of shape (7, 4)")
@@ -216,9 +224,11 @@ def test_he_init_wrong_answers(capsys):
 
 def test_he_init_accepts_other_correct_draws(capsys):
     for answer in (lambda i, o, rng: rng.normal(0.0, np.sqrt(2 / i), size=(i, o)),
-                   lambda i, o, rng: rng.standard_normal((o, i)).T * np.sqrt(2 / i),
-                   lambda i, o, rng: nnlib.get_initializer("he")(i, o, rng)):
+                   lambda i, o, rng: rng.standard_normal((o, i)).T * np.sqrt(2 / i)):
         assert run(ex.check_he_init, answer, capsys=capsys) == "ex-02-he-init: PASS (6 checks)\n"
+    # nnlib's own He initialiser is right, but it is not the reader's
+    assert_fail(run(ex.check_he_init, lambda i, o, rng: nnlib.get_initializer("he")(i, o, rng), capsys=capsys),
+                "ex-02-he-init", "calls nnlib.initializers.he")
 
 
 def test_sigmoid_backward_wrong_answers(capsys):
@@ -322,7 +332,8 @@ def test_train_step_wrong_answers(capsys):
     assert_fail(run(check, _step(lambda p, g, lr: None), capsys=capsys), label, "the parameters never change")
 
 
-def test_train_step_accepts_an_optimizer_or_fit(capsys):
+def test_train_step_refuses_an_optimizer_or_fit(capsys):
+    # The exercise says: no optimizer object. Right numbers, but not the reader's update.
     def with_sgd(model, X, y, loss, lr):
         value = model.compute_gradients(X, y, loss)
         SGD(lr=lr).step(model.parameters(), model.gradients())
@@ -331,8 +342,9 @@ def test_train_step_accepts_an_optimizer_or_fit(capsys):
     def with_fit(model, X, y, loss, lr):
         return model.fit(X, y, loss=loss, optimizer=SGD(lr=lr), epochs=1).history["loss"][0]
 
-    for answer in (with_sgd, with_fit):
-        assert run(ex.check_train_step, answer, capsys=capsys) == "ex-04-train-step: PASS (9 checks)\n"
+    assert_fail(run(ex.check_train_step, with_sgd, capsys=capsys), "ex-04-train-step",
+                "calls nnlib.optimizers.Optimizer.step")
+    assert_fail(run(ex.check_train_step, with_fit, capsys=capsys), "ex-04-train-step", "calls nnlib.model.Model.fit")
 
 
 def test_accuracy_wrong_answers(capsys):
@@ -424,7 +436,7 @@ def test_save_load_wrong_answers(capsys):
                 "(hidden test 3 (12 layers, all 5 wide))", "layer2.W holds the values saved from layer10.W")
     assert_fail(run(check, lambda m, p: _save_named(m, p, dense_only=True), _load_named, capsys=capsys), label,
                 "layer 1 of the loaded model is Dense(8 -> 8), expected Tanh()", "activations included")
-    assert_fail(run(check, lambda m, p: m.save(p), Model.load, capsys=capsys), label, "nnlib's own Model.save")
+    assert_fail(run(check, lambda m, p: m.save(p), Model.load, capsys=capsys), label, "calls nnlib.model.Model.save")
 
     def pickled(m, p):
         with open(p, "wb") as fh:
@@ -677,40 +689,93 @@ def test_only_the_verdict_line_on_pass_and_not_done(capsys):
 
 
 def test_module_does_not_import_matplotlib():
-    code = "import sys, nnlib.exercises; print('matplotlib' in sys.modules)"
+    code = "import sys, coursework; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
 
-# -- the JSON log -------------------------------------------------------------------------------------------
-def test_json_log_lines(tmp_path, monkeypatch, capsys):
-    log = tmp_path / "results.jsonl"
-    monkeypatch.setenv(ex.LOG_ENV, str(log))
-
-    def stub(*args):
-        raise NotImplementedError("write your solution here")
-
-    run_notebook_check("ex-01-neuron-forward", capsys)
-    run(ex.check_bce_grad, lambda y, p: (p - y) / (p * (1 - p)), capsys=capsys)
-    run(ex.check_save_load, stub, stub, capsys=capsys)
-    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert records == [
-        {"label": "ex-01-neuron-forward", "status": "PASS", "detail": "5 checks"},
-        {"label": "ex-03-bce-grad", "status": "FAIL", "detail": "wrong values of dL/dy_hat on the first example"},
-        {"label": "ex-05-save-load", "status": "NOT DONE YET",
-         "detail": "save_weights raises NotImplementedError; write your solution above and run this cell again."},
-    ]
+def test_nnlib_does_not_import_coursework():
+    code = "import sys, nnlib; print(sorted(m for m in sys.modules if m.split('.')[0] == 'coursework'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
-def test_no_log_without_the_variable_and_an_unwritable_log_is_ignored(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv(ex.LOG_ENV, raising=False)
-    monkeypatch.chdir(tmp_path)
-    run_notebook_check("ex-02-count-parameters", capsys)
-    assert list(tmp_path.iterdir()) == []
-    monkeypatch.setenv(ex.LOG_ENV, str(tmp_path / "missing-folder" / "log.jsonl"))
-    out = run_notebook_check("ex-02-count-parameters", capsys)
-    assert out == "ex-02-count-parameters: PASS (6 checks)\n"
+# -- "write it yourself" and "no overflow" mean it ------------------------------------------------------------
+def test_an_answer_that_calls_the_library_fails(capsys):
+    from nnlib import SoftmaxCrossEntropy, softmax
+    from nnlib.activations import Sigmoid as SigmoidLayer
+    label = "ex-01-neuron-forward"
+    assert_fail(run(ex.check_neuron_forward, lambda X, w, b: sigmoid(X @ w + b), capsys=capsys), label,
+                "neuron_forward calls nnlib.sigmoid", "write that yourself")
+    assert_fail(run(ex.check_neuron_forward, lambda X, w, b: SigmoidLayer().forward((X @ w + b)[:, None])[:, 0],
+                    capsys=capsys), label, "calls nnlib.")
+    # caught and hidden by the answer: still a FAIL
+    def sly(X, w, b):
+        try:
+            return sigmoid(X @ w + b)
+        except Exception:
+            z = X @ w + b
+            e = np.exp(-np.abs(z))
+            return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+    assert_fail(run(ex.check_neuron_forward, sly, capsys=capsys), label, "calls nnlib.sigmoid")
+    assert_fail(run(ex.check_stable_softmax, softmax, capsys=capsys), "ex-07-softmax", "calls nnlib.softmax")
+    loss = SoftmaxCrossEntropy()
+    assert_fail(run(ex.check_cross_entropy_from_logits, lambda Z, y: loss(y, Z), capsys=capsys),
+                "ex-07-cross-entropy", "calls nnlib.losses.SoftmaxCrossEntropy")
+    # the checker's own code is not an answer either
+    assert_fail(run(ex.check_confusion_matrix, lambda t, p, k: _checking._layers_text(Model([])), capsys=capsys),
+                "ex-07-confusion-matrix", "calls coursework._checking._layers_text")
+    # after the call, the library is back to normal
+    assert float(sigmoid(np.array(0.0))) == 0.5
+
+
+def test_sklearn_versions_fail_too(capsys):
+    from sklearn.metrics import accuracy_score, confusion_matrix
+    assert_fail(run(ex.check_confusion_matrix, lambda t, p, k: confusion_matrix(t, p, labels=range(k)),
+                    capsys=capsys), "ex-07-confusion-matrix", "calls sklearn.metrics.confusion_matrix")
+    assert_fail(run(ex.check_accuracy_from_probs, lambda y, p: accuracy_score(np.ravel(y), np.ravel(p) > 0.5),
+                    capsys=capsys), "ex-04-accuracy", "calls sklearn.metrics.accuracy_score")
+
+
+@pytest.mark.parametrize("silence", [
+    "with np.errstate(all='ignore'):\n        return 1 / (1 + np.exp(-(X @ w + b)))",
+    "np.seterr(all='ignore')\n    return 1 / (1 + np.exp(-(X @ w + b)))",
+    "warnings.simplefilter('ignore')\n    return 1 / (1 + np.exp(-(X @ w + b)))",
+    "with warnings.catch_warnings():\n        warnings.simplefilter('ignore')\n"
+    "        return 1 / (1 + np.exp(-(X @ w + b)))",
+    "np.seterrcall(None)\n    return 1 / (1 + np.exp(-(X @ w + b)))",
+])
+def test_a_silenced_overflow_still_fails(silence, capsys):
+    ns: dict = {}
+    exec(f"import warnings\nimport numpy as np\ndef neuron_forward(X, w, b):\n    {silence}\n", ns)
+    before = np.geterr()
+    assert_fail(run(ex.check_neuron_forward, ns["neuron_forward"], capsys=capsys), "ex-01-neuron-forward",
+                "overflow encountered in exp")
+    assert np.geterr() == before
+
+
+def test_he_init_from_the_wrong_distribution_fails(capsys):
+    def student_t(fan_in, fan_out, rng):   # mean 0 and variance 2 / fan_in, heavier tails
+        return rng.standard_t(5, size=(fan_in, fan_out)) * np.sqrt(2.0 / fan_in) / np.sqrt(5 / 3)
+
+    def laplace(fan_in, fan_out, rng):
+        return rng.laplace(scale=np.sqrt(1.0 / fan_in), size=(fan_in, fan_out))
+
+    for wrong in (student_t, laplace):
+        assert_fail(run(ex.check_he_init, wrong, capsys=capsys), "ex-02-he-init", "not normally distributed")
+
+
+def test_hidden_cases_change_with_the_salt_and_shown_ones_do_not():
+    assert np.array_equal(_checking._gen(101).normal(size=3), np.random.default_rng(101).normal(size=3))
+    with _checking.hidden_cases_salt(12345):
+        salted = _checking._gen(101).normal(size=3)
+    with _checking.hidden_cases_salt(12346):
+        other = _checking._gen(101).normal(size=3)
+    assert not np.array_equal(salted, other)
+    assert not np.array_equal(salted, np.random.default_rng(101).normal(size=3))
 
 
 # -- the notebooks and EXERCISES agree ------------------------------------------------------------------------
@@ -722,10 +787,15 @@ def _called_checker(check_cell) -> str:
 
 def test_every_check_cell_names_its_checker_and_every_checker_is_used():
     used = {label: _called_checker(e["check"]) for label, e in CODING.items()}
-    assert used == ex.EXERCISES  # same labels, same checkers
+    registered = {label: entry.check.__name__ for label, entry in ex.EXERCISES.items()}
+    assert used == registered  # same labels, same checkers
     assert list(used) == list(ex.EXERCISES)  # and EXERCISES is in book order
-    for name in ex.EXERCISES.values():
-        assert callable(getattr(ex, name)) and name in ex.__all__
+    for label, name in used.items():
+        assert getattr(ex, name).exercise is ex.EXERCISES[label] and name in ex.__all__
+        # the registry's answer names are the functions the solution cells define
+        defined = [f.name for c in CODING[label]["solutions"] if c.cell_type == "code"
+                   for f in ast.parse(c.source).body if isinstance(f, ast.FunctionDef)]
+        assert list(ex.EXERCISES[label].answers) == defined, label
 
 
 def test_exercise_structure_in_the_notebooks():
@@ -768,7 +838,7 @@ def test_committed_check_cells_print_pass():
 def test_hint_values_too_small_for_four_decimals_show_in_full():
     # Inputs are printed to four decimals; a nonzero value that would print as 0.0 (Adam's
     # eps) shows with its exponent, and values that do print keep their four decimals.
-    assert ex._field("eps", 1e-8) == ["eps = 1e-08"]
-    assert ex._field("eps", 1e-4) == ["eps = 0.0001"]
-    assert ex._field("lr", 0.0) == ["lr = 0.0"]
-    assert ex._describe({"eps": 1e-8, "t": 3}, shown=False) == ["input: a hidden test case with eps = 1e-08, t = 3"]
+    assert _checking._field("eps", 1e-8) == ["eps = 1e-08"]
+    assert _checking._field("eps", 1e-4) == ["eps = 0.0001"]
+    assert _checking._field("lr", 0.0) == ["lr = 0.0"]
+    assert _checking._describe({"eps": 1e-8, "t": 3}, shown=False) == ["input: a hidden test case with eps = 1e-08, t = 3"]

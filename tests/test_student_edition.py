@@ -1,4 +1,4 @@
-"""The student edition (tools/student_edition.py): conversion rules, the real chapters, and a run.
+"""The student edition (coursework.student_edition): conversion rules, the real chapters, and a run.
 
 The format is the one in chapters/teaching.md ("Adding an exercise"). The last
 test generates the student edition of the book's chapters and executes every
@@ -20,8 +20,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers import ROOT
-from nnlib.exercises import EXERCISES
-from tools import student_edition as se
+from coursework import EXERCISES
+from coursework import student_edition as se
 
 CHAPTERS = ROOT / "chapters"
 
@@ -168,6 +168,23 @@ def test_book_source_tree(tmp_path):
     assert (out / "_config.yml").read_text() == ('title: "My book (student edition)"\nexecute:\n'
                                                   '  execute_notebooks: force\n  timeout: 9\n')
     assert (out / "_toc.yml").read_text() == (root / "_toc.yml").read_text()
+    # the teacher's guide stays out: page, table-of-contents entry, links; and no repository buttons
+    (root / "chapters" / "teaching.md").write_text("# Teaching\n\nThe rubrics.\n")
+    (root / "chapters" / "intro.md").write_text("# Intro\n\nTeachers check notebooks: see "
+                                                "[Teaching with this book](teaching.md). Next.\n")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: chapters/intro\nparts:\n  - caption: Chapters\n"
+                                   "    chapters:\n      - file: chapters/01_fake\n"
+                                   "  - caption: Teaching with this book\n    chapters:\n"
+                                   "      - file: chapters/teaching\n")
+    (root / "_config.yml").write_text('title: "My book"\nrepository:\n  url: "https://github.com/o/n"\n'
+                                      '  branch: main\n')
+    se.write_book_source(out, root=root)
+    assert not (out / "chapters" / "teaching.md").exists()
+    assert (out / "_toc.yml").read_text() == ("format: jb-book\nroot: chapters/intro\nparts:\n"
+                                              "  - caption: Chapters\n    chapters:\n"
+                                              "      - file: chapters/01_fake\n")
+    assert (out / "chapters" / "intro.md").read_text() == "# Intro\n\nTeachers check notebooks. Next.\n"
+    assert 'url: ""' in (out / "_config.yml").read_text() and "github.com" not in (out / "_config.yml").read_text()
     assert (out / "chapters" / "intro.md").is_file() and (out / "chapters" / "images" / "a.svg").is_file()
     assert (out / "_static").is_symlink() and not (out / "nnlib").exists()
     student = nbformat.read(out / "chapters" / "01_fake.ipynb", as_version=4)
@@ -231,15 +248,17 @@ def test_every_chapter_is_converted(edition):
                     assert "NotImplementedError" in ast.unparse(fn.body[-1]), (src.name, name)
     assert len(all_labels) == len(set(all_labels)), "exercise labels must be unique across the book"
     missing = [label for label in EXERCISES if label not in all_labels]
-    assert not missing, f"exercises in nnlib.exercises.EXERCISES without an exercise in the chapters: {missing}"
+    assert not missing, f"exercises in coursework.EXERCISES without an exercise in the chapters: {missing}"
     assert (out / "images").is_dir() == (CHAPTERS / "images").is_dir()
     assert (out / "nnlib" / "__init__.py").is_file() and (out / "README.md").is_file()
+    # the checkers the check cells import, and none of the teacher's tools
+    assert sorted(p.name for p in (out / "coursework").iterdir()) == sorted(se.STUDENT_MODULES)
     # pyproject.toml's ranges (tests/test_requirements.py checks the list itself)
     assert (out / "requirements.txt").read_text(encoding="utf-8") == se.student_requirements()
     assert "numpy>=" in se.student_requirements() and "jupyterlab>=" in se.student_requirements()
 
 
-async def _run_all(paths: list[Path], folder: Path, logs: dict[Path, Path], parallel: int = 2):
+async def _run_all(paths: list[Path], folder: Path, parallel: int = 2):
     from nbclient import NotebookClient
 
     semaphore = asyncio.Semaphore(parallel)
@@ -247,7 +266,8 @@ async def _run_all(paths: list[Path], folder: Path, logs: dict[Path, Path], para
     async def run(path: Path):
         async with semaphore:
             nb = nbformat.read(path, as_version=4)
-            env = dict(os.environ, NNLIB_EXERCISE_LOG=str(logs[path]))
+            # The kernel imports nnlib and coursework from the edition's folder, as a student's does.
+            env = dict(os.environ, PYTHONPATH=str(folder))
             client = NotebookClient(nb, timeout=300, kernel_name="python3",
                                     resources={"metadata": {"path": str(folder)}})
             await client.async_execute(env=env)   # raises on any error not tagged raises-exception
@@ -261,18 +281,28 @@ def test_student_notebooks_run_and_every_check_says_not_done_yet(edition):
     notebooks without outputs, which nbval already runs)."""
     out, reports = edition
     paths = [out / name for name, r in reports.items() if r.exercises or r.check_cells]
-    assert paths, "nnlib.exercises lists exercises but no chapter has any"
-    logs = {p: out / f"{p.stem}.log.jsonl" for p in paths}
-    executed = asyncio.run(_run_all(paths, out, logs))
-    logged = []
+    assert paths, "coursework lists exercises but no chapter has any"
+    executed = asyncio.run(_run_all(paths, out))
+    said = []
     for path, nb in zip(paths, executed):
         checks = [c for c in nb.cells if "check" in c.metadata.get("tags", [])]
         assert len(checks) == reports[path.name].check_cells
         for cell in checks:
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert re.match(r"ex-[\w-]+: NOT DONE YET - ", text), (path.name, cell.source, text)
-        entries = [json.loads(line) for line in logs[path].read_text().splitlines()] if logs[path].exists() else []
-        assert len(entries) == len(checks), path.name
-        assert all(e["status"] == "NOT DONE YET" for e in entries), (path.name, entries)
-        logged += [e["label"] for e in entries]
-    assert sorted(logged) == sorted(EXERCISES), "every coding exercise has exactly one check cell"
+            match = re.match(r"(ex-[\w-]+): NOT DONE YET - ", text)
+            assert match, (path.name, cell.source, text)
+            said.append(match.group(1))
+    assert sorted(said) == sorted(EXERCISES), "every coding exercise has exactly one check cell"
+
+
+def test_nothing_the_student_receives_holds_a_solution(edition):
+    """No piece of a solution in the edition's notebooks, nor in the packages copied beside them
+    (nnlib's own code, which the book shows, does not count as a solution)."""
+    out, _ = edition
+    snippets = se.solution_snippets()
+    assert snippets
+    texts = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+             for p in sorted(out.rglob("*")) if p.is_file() and p.suffix in (".ipynb", ".py", ".md", ".txt")}
+    found = [(name, piece) for name, text in texts.items() for stem, pieces in snippets.items()
+             for piece in pieces if piece in se._norm(text)]
+    assert found == []

@@ -13,7 +13,7 @@ install nnlib with its groups:
 * binder/requirements.txt, what the notebooks need on Binder (repo2docker
   installs it, then binder/postBuild installs nnlib): nnlib's requirements and
   the notebooks group;
-* the student edition's requirements.txt (tools/student_edition.py), next to
+* the student edition's requirements.txt (python -m coursework.student_edition), next to
   a copy of nnlib: the same and the lab group.
 """
 

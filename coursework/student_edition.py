@@ -1,8 +1,8 @@
 """Write the student edition of the chapter notebooks: the exercises without their solutions.
 
-    python tools/student_edition.py OUTDIR                 # notebooks to hand out
-    python tools/student_edition.py --book-source OUTDIR   # a jupyter-book source tree (student book)
-    python tools/student_edition.py --verify-html HTMLDIR  # fail if a built book shows solutions
+    python -m coursework.student_edition OUTDIR                 # notebooks to hand out
+    python -m coursework.student_edition --book-source OUTDIR   # a jupyter-book source tree (student book)
+    python -m coursework.student_edition --verify-html HTMLDIR  # fail if a built book shows solutions
 
 The exercise cells follow the format in chapters/teaching.md ("Adding an
 exercise"). In the student edition of a notebook:
@@ -18,9 +18,16 @@ exercise"). In the student edition of a notebook:
   each of them says NOT DONE YET.
 
 ``OUTDIR`` receives the notebooks, the folders they need (chapters/images/),
-a copy of the ``nnlib`` package (so that the notebooks run without installing
-it) and a short README. The result is checked before it is written: no cell
-tagged ``solution``, no exercise or solution directive is left.
+a copy of the ``nnlib`` package and of the checkers (the parts of
+``coursework`` the check cells import, not the class checker or this tool),
+so that the notebooks run without installing anything of the book, and a
+short README. The result is checked before it is written: no cell tagged
+``solution``, no exercise or solution directive is left.
+
+The student *book* (``--book-source``) leaves out the teacher's guide
+(chapters/teaching.md) and every link to it, and shows no repository or
+launch button: those would open the repository's notebooks, solutions and
+all, instead of the student ones.
 """
 
 from __future__ import annotations
@@ -37,9 +44,7 @@ from pathlib import Path
 
 import nbformat
 
-if not __package__:  # run as `python tools/student_edition.py`: the repository's folders are packages
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.requirement_lists import student_requirements  # noqa: E402  (pyproject.toml's ranges)
+from tools.requirement_lists import student_requirements  # pyproject.toml's ranges
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -330,7 +335,7 @@ These notebooks are the book's chapters with the exercises left for you to do.
    `raise NotImplementedError(...)` line), run it, then run the check cell right
    below it. It says PASS, FAIL (with a hint) or NOT DONE YET.
 
-The notebooks import `nnlib` from the folder next to them. Every notebook runs from top to
+The notebooks import `nnlib` and the checkers (`coursework`) from the folders next to them. Every notebook runs from top to
 bottom even before you have solved anything: later cells use nnlib's own implementation.
 Hand in the notebooks (the .ipynb files) as your teacher asks.
 """
@@ -347,7 +352,14 @@ def _fresh_folder(outdir: Path) -> None:
                                       "give a new or empty folder")
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / MARKER).write_text("Written by tools/student_edition.py; replaced when it runs again.\n")
+    (outdir / MARKER).write_text("Written by python -m coursework.student_edition; replaced when it runs "
+                                 "again.\n")
+
+
+#: The modules of ``coursework`` that the check cells need; the rest (the class
+#: checker, its sandbox, this tool) is the teacher's and stays out of the edition.
+STUDENT_MODULES = ("__init__.py", "registry.py", "protocol.py", "guard.py", "_checking.py",
+                   "ch01.py", "ch02.py", "ch03.py", "ch04.py", "ch05.py", "ch06.py", "ch07.py")
 
 
 def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool = True) -> dict[str, Report]:
@@ -362,6 +374,10 @@ def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool =
         pkg = Path(nnlib.__file__).resolve().parent
         shutil.copytree(pkg, outdir / "nnlib", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        checkers = outdir / "coursework"
+        checkers.mkdir()
+        for name in STUDENT_MODULES:
+            shutil.copy2(Path(__file__).resolve().parent / name, checkers / name)
         (outdir / "requirements.txt").write_text(student_requirements(), encoding="utf-8")
         (outdir / "README.md").write_text(STUDENT_README.format(title=_book_title()), encoding="utf-8")
     return reports
@@ -377,8 +393,34 @@ def _book_title() -> str:
 
 
 # Top-level entries never copied into the student book's source tree.
-_BOOK_SKIP = {".git", ".venv", "_build", "tests", "tools", "nnlib", "benchmarks", ".ci", ".hypothesis",
+_BOOK_SKIP = {".git", ".venv", "_build", "tests", "tools", "nnlib", "coursework", "benchmarks", ".ci", ".hypothesis",
               ".pytest_cache", "__pycache__", ".ipynb_checkpoints", ".jupyter_cache", "student", "chapters"}
+
+
+TEACHERS_GUIDE = "teaching.md"
+_TEACHING_LINK = re.compile(r":? see \[[^\]]*\]\(teaching\.md\)")
+
+
+def _without_teaching(toc: str) -> str:
+    """The table of contents without the teacher's guide (its entry, and its part if it is alone there)."""
+    lines = toc.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("- caption:") and i + 2 < len(lines) and lines[i + 1].strip() == "chapters:" \
+                and lines[i + 2].strip() == "- file: chapters/teaching" \
+                and (i + 3 >= len(lines) or not lines[i + 3].strip().startswith("- file:")):
+            i += 3
+            continue
+        if line.strip() == "- file: chapters/teaching":
+            i += 1
+            continue
+        out.append(line)
+        i += 1
+    if "chapters/teaching" in "\n".join(out):
+        raise ExerciseFormatError("_toc.yml: the teacher's guide is listed in a way the student book cannot drop")
+    return "\n".join(out) + "\n"
 
 
 def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
@@ -388,6 +430,8 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
     exercises still resolve); the other pages are copied; other top-level
     folders (e.g. static files) are linked; _config.yml gets "(student edition)"
     added to its title, and notebook execution on (the notebooks have no outputs).
+    The teacher's guide is left out (page, table-of-contents entry, links), and
+    so is the repository address (no repository or launch buttons).
     """
     outdir = outdir.resolve()
     _fresh_folder(outdir)
@@ -406,7 +450,13 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
                 raise ValueError(f"{entry}: an execute: section without execute_notebooks")
             if n == 0:
                 text = text.rstrip("\n") + "\nexecute:\n  execute_notebooks: force\n"
+            # No repository: its launch and download buttons would open the teacher's notebooks.
+            text, n = re.subn(r'^(repository:\s*\n\s+url:).*$', r'\1 ""', text, count=1, flags=re.MULTILINE)
+            if n == 0 and re.search(r"^repository:", text, flags=re.MULTILINE):
+                raise ValueError(f"{entry}: a repository: section whose first entry is not url:")
             (outdir / entry.name).write_text(text, encoding="utf-8")
+        elif entry.name == "_toc.yml":
+            (outdir / entry.name).write_text(_without_teaching(entry.read_text(encoding="utf-8")), encoding="utf-8")
         else:
             shutil.copy2(entry, outdir / entry.name)
     chapters = root / "chapters"
@@ -414,10 +464,16 @@ def write_book_source(outdir: Path, root: Path = ROOT) -> dict[str, Report]:
     dest.mkdir()
     reports = {}
     for src in sorted(chapters.iterdir()):
-        if src.is_dir():
+        if src.is_dir() or src.name == TEACHERS_GUIDE:
             continue
         if src.suffix == ".ipynb":
             reports[src.name] = convert_file(src, dest / src.name, targets=True)
+        elif src.suffix == ".md":
+            text = _TEACHING_LINK.sub("", src.read_text(encoding="utf-8"))
+            if TEACHERS_GUIDE in text:
+                raise ExerciseFormatError(f"{src.name} refers to {TEACHERS_GUIDE} in a way the student book "
+                                          "cannot drop: write it as ': see [Teaching with this book](teaching.md)'")
+            (dest / src.name).write_text(text, encoding="utf-8")
         else:
             shutil.copy2(src, dest / src.name)
     _copy_dirs(chapters, dest)

@@ -1,0 +1,244 @@
+"""Checkers of chapter 4's coding exercises (training).
+
+Each checker is registered with its exercise's label, the names of the answer
+functions and the library functions an answer must not call (see
+:mod:`coursework.registry`). The check cells call them; so does the class
+checker, on answers run in a sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from nnlib import accuracy, BinaryCrossEntropy, Dense, Loss, Model, MSE, ReLU, Sigmoid, sigmoid, Tanh
+
+from ._checking import (_layers_text, _Failure, _call, _call_on, _describe, _field, _as_array, _gen)
+from .registry import exercise
+
+
+def _train_cases() -> list[tuple[str, Callable[[], Model], np.ndarray, np.ndarray, Loss, float, bool]]:
+    g = _gen(401)
+    X_xor = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y_xor = np.array([[0.0], [1.0], [1.0], [0.0]])
+    X1, y1 = g.normal(size=(10, 3)), g.normal(size=(10, 1))
+    X2 = g.normal(size=(6, 2))
+    y2 = (g.random(size=(6, 2)) > 0.5).astype(float)
+    return [
+        ("the XOR network (BinaryCrossEntropy, lr 0.5)",
+         lambda: Model([Dense(2, 4, rng=3), Tanh(), Dense(4, 1, rng=4), Sigmoid()]), X_xor, y_xor,
+         BinaryCrossEntropy(), 0.5, True),
+        ("hidden test 1 (a ReLU network, MSE)",
+         lambda: Model([Dense(3, 5, init="he", rng=10), ReLU(), Dense(5, 1, rng=11)]), X1, y1, MSE(), 0.05, False),
+        ("hidden test 2 (two sigmoid outputs, MSE)",
+         lambda: Model([Dense(2, 3, rng=20), Sigmoid(), Dense(3, 2, rng=21), Sigmoid()]), X2, y2, MSE(), 1.0, False),
+    ]
+
+
+def _wrong_steps() -> list[tuple[Callable[..., Any], str]]:
+    """Classic mistakes of a training step, as functions with the step's signature."""
+
+    def no_lr(model, X, y, loss, lr):
+        value = model.compute_gradients(X, y, loss)
+        for p, grad in zip(model.parameters(), model.gradients()):
+            p -= grad
+        return value
+
+    def plus(model, X, y, loss, lr):
+        value = model.compute_gradients(X, y, loss)
+        for p, grad in zip(model.parameters(), model.gradients()):
+            p += lr * grad
+        return value
+
+    def update_first(model, X, y, loss, lr):
+        for p, grad in zip(model.parameters(), model.gradients()):
+            p -= lr * grad
+        return model.compute_gradients(X, y, loss)
+
+    def no_update(model, X, y, loss, lr):
+        return model.compute_gradients(X, y, loss)
+
+    return [
+        (no_update, "the parameters never change: update the arrays in place (p -= lr * g); "
+                    "p = p - lr * g only makes a new array and leaves the model's untouched"),
+        (update_first, "the parameters are updated before the gradients are computed, so every step uses "
+                       "the previous step's gradients (zero before the first): compute the gradients first"),
+        (no_lr, "the step ignores the learning rate: p -= lr * g"),
+        (plus, "the step goes up the gradient: subtract lr * g"),
+    ]
+
+
+def _trajectory(step: Callable[..., Any], model: Model, X: np.ndarray, y: np.ndarray, loss: Loss, lr: float,
+                steps: int, call: Callable[..., Any] | None = None) -> tuple[list[Any], list[list[np.ndarray]]]:
+    values, states = [], []
+    for _ in range(steps):
+        args = (model, X.copy(), y.copy(), loss, lr)
+        values.append(call(step, args) if call else step(*args))
+        states.append([p.copy() for p in model.parameters()])
+    return values, states
+
+
+def _same_param(p: np.ndarray, q: np.ndarray) -> bool:
+    return p.shape == q.shape and bool(np.allclose(p, q, rtol=1e-9, atol=1e-12))
+
+
+def _same_states(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
+    return all(len(sa) == len(sb) and all(_same_param(p, q) for p, q in zip(sa, sb)) for sa, sb in zip(a, b))
+
+
+@exercise("ex-04-train-step", answers=("train_step",),
+          forbidden=("nnlib.optimizers.Optimizer.step", "nnlib.model.Model.fit",))
+def check_train_step(train_step: Callable[[Model, np.ndarray, np.ndarray, Loss, float], float]) -> int:
+    """Check ``train_step(model, X, y, loss, lr)``: one step of gradient descent, returning the loss.
+
+    Parameters
+    ----------
+    train_step : callable
+        ``train_step(model, X, y, loss, lr)`` that computes the gradients of
+        ``loss`` on ``(X, y)`` (forward and backward pass), moves every
+        parameter by ``-lr`` times its gradient in place, and returns the loss
+        computed before the update, as a float.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Three networks (two hidden), three steps each, side by side with a copy of
+    the same network trained by ``compute_gradients`` followed by
+    :math:`\\theta \\leftarrow \\theta - \\text{lr}\\,\\nabla_\\theta L`. Every
+    parameter and every returned loss must agree. A wrong answer is compared
+    with the classic mistakes (no in-place update, update before the
+    gradients, learning rate forgotten, wrong sign).
+    """
+    name = "train_step"
+    steps = 3
+
+    def reference_step(model: Model, X: np.ndarray, y: np.ndarray, loss: Loss, lr: float) -> float:
+        value = model.compute_gradients(X, y, loss)
+        for p, grad in zip(model.parameters(), model.gradients()):
+            p -= lr * grad
+        return value
+
+    def body() -> int:
+        n_checks = 0
+        for case, make, X, y, loss, lr, shown in _train_cases():
+            inputs = dict(X=X, y=y, lr=lr)
+            model, reference = make(), make()
+            where = _describe(inputs, shown) + [f"model: {_layers_text(reference)}, loss: {loss!r}"]
+
+            def call(step, args, where=where):
+                return _call(step, name, args, where)
+
+            values, states = _trajectory(train_step, model, X, y, loss, lr, steps, call)
+            ref_values, ref_states = _trajectory(reference_step, reference, X, y, loss, lr, steps)
+            for k in range(steps):
+                n_checks += 1
+                at = f"{case}, step {k + 1} of {steps}"
+                value = values[k]
+                if value is None:
+                    raise _Failure(f"{name} returned None at {at}: return the loss", where)
+                is_number = isinstance(value, (int, float, np.integer, np.floating)) or (
+                    isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf")
+                if isinstance(value, (bool, np.bool_)) or not is_number:
+                    raise _Failure(f"{name} must return the loss as a float, got a {type(value).__name__} at {at}",
+                                   where)
+                if not _same_states(states[k:k + 1], ref_states[k:k + 1]):
+                    hints = where[:]
+                    for pname, p, q in zip(reference.named_parameters(), states[k], ref_states[k]):
+                        if not _same_param(p, q):
+                            hints += _field(f"{pname} expected", q, threshold=8)
+                            hints += _field(f"{pname} got     ", p, threshold=8)
+                            break
+                    for wrong, message in _wrong_steps():
+                        if _same_states(states, _trajectory(wrong, make(), X, y, loss, lr, steps)[1]):
+                            hints.append(message)
+                            break
+                    raise _Failure(f"wrong parameters after {at}", hints)
+                got_value = float(np.asarray(value).reshape(-1)[0])
+                if not np.isclose(got_value, ref_values[k], rtol=1e-9, atol=1e-12):
+                    hints = where + [f"expected {ref_values[k]:.6f}, got {got_value:.6f}"]
+                    after = make()
+                    _trajectory(reference_step, after, X, y, loss, lr, k + 1)
+                    if np.isclose(got_value, loss(y, after.predict(X)), rtol=1e-9):
+                        hints.append("that is the loss after the update; return the value compute_gradients gives")
+                    raise _Failure(f"wrong loss returned at {at}", hints)
+        return n_checks
+
+    return body()
+
+
+@exercise("ex-04-accuracy", answers=("accuracy_from_probs",),
+          forbidden=("nnlib.metrics.accuracy", "sklearn.metrics.accuracy_score",))
+def check_accuracy_from_probs(accuracy_from_probs: Callable[[np.ndarray, np.ndarray], float]) -> int:
+    """Check ``accuracy_from_probs(y, y_prob)``: the fraction of samples classified correctly.
+
+    Parameters
+    ----------
+    accuracy_from_probs : callable
+        ``accuracy_from_probs(y, y_prob)`` with labels ``y`` of shape ``(n,)``
+        or ``(n, 1)`` and predicted probabilities ``y_prob`` of shape
+        ``(n, 1)`` (what ``model.predict`` returns); class 1 where the
+        probability is greater than 0.5. Returns a float in [0, 1].
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Five inputs (three hidden) with different accuracies, labels of both
+    shapes, and probabilities of exactly 0.5. Labels of shape ``(n,)`` against
+    probabilities of shape ``(n, 1)`` broadcast into an ``(n, n)`` table, which
+    gives a plausible but wrong number: the classic mistake this exercise is
+    about.
+    """
+    name = "accuracy_from_probs"
+
+    def body() -> int:
+        g = _gen(402)
+        y_big = g.integers(0, 2, size=50).astype(float)
+        p_big = np.clip(0.5 + (y_big - 0.5) * 0.5 + g.normal(scale=0.3, size=50), 0.0, 1.0).reshape(-1, 1)
+        y_col = g.integers(0, 2, size=(12, 1)).astype(float)
+        p_col = g.random(size=(12, 1))
+        cases = [
+            ("the first example", np.array([0, 1, 1, 0]), np.array([[0.2], [0.7], [0.4], [0.6]]), True),
+            ("labels of shape (n, 1)", np.array([[1], [0], [1]]), np.array([[0.9], [0.3], [0.8]]), True),
+            ("hidden test 1", y_big, p_big, False),
+            ("hidden test 2", y_col, p_col, False),
+            ("hidden test 3", np.array([0, 1, 0, 1, 1, 0, 0]),
+             np.array([[0.5], [0.5], [0.1], [0.9], [0.51], [0.49], [0.5]]), False),
+        ]
+        for case, y, p, shown in cases:
+            inputs = dict(y=y, y_prob=p)
+            where = _describe(inputs, shown)
+            got = _call_on(accuracy_from_probs, name, inputs, where)
+            expected = accuracy(y, p)
+            a = _as_array(got, name, "the accuracy")
+            if a.size != 1:
+                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected one number",
+                               where + ["average the per-sample comparisons into a single fraction (np.mean)"])
+            value = float(a.reshape(-1)[0])
+            if abs(value - expected) > 1e-12:
+                hints = where + [f"expected {expected:.4f}, got {value:.4f}"]
+                yy = np.asarray(y, dtype=float)
+                known = [
+                    (float(np.mean((p > 0.5) == yy)) if yy.ndim == 1 else None,
+                     "y of shape (n,) against predictions of shape (n, 1) broadcasts into an (n, n) table; "
+                     "flatten both first (np.ravel)"),
+                    (float(np.mean((np.ravel(p) >= 0.5) == np.ravel(y))),
+                     "a probability of exactly 0.5 counts as class 0: use > 0.5"),
+                    (100 * expected, "return a fraction between 0 and 1, not a percentage"),
+                    (float(np.sum((np.ravel(p) > 0.5) == np.ravel(y))),
+                     "return the fraction of correct samples, not their number"),
+                    (1.0 - expected, "that is the error rate; return the fraction classified correctly"),
+                ]
+                hints += [msg for v, msg in known if v is not None and v != expected and abs(value - v) < 1e-12][:1]
+                raise _Failure(f"wrong accuracy on {case}", hints)
+        return len(cases)
+
+    return body()
+
+
