@@ -7,10 +7,10 @@ cells import their checkers from here::
     from coursework import check_neuron_forward
     check_neuron_forward(neuron_forward)
 
-* :mod:`coursework.registry`: every coding exercise, its label written once;
-* :mod:`coursework.ch01` ... :mod:`coursework.ch07`: the checkers, one module per chapter;
-* :mod:`coursework.protocol`: verdicts, and the plain data passed between checker and grader;
-* :mod:`coursework.guard`: what one call of an answer may not do;
+* ``coursework.registry``: every coding exercise, its label written once;
+* ``coursework.ch01`` ... ``coursework.ch07``: the checkers, one module per chapter;
+* ``coursework.protocol``: verdicts, and the plain data passed between checker and grader;
+* ``coursework.guard``: what one call of an answer may not do;
 * ``python -m coursework.student_edition``: the notebooks without solutions;
 * ``python -m coursework.check_submissions``: grading a class's notebooks (sandboxed).
 """

@@ -36,7 +36,7 @@ from pathlib import Path
 from .grading import Options, Result, grade
 from .protocol import FAIL, NOT_DONE, PASS, TAMPERED
 from .registry import EXERCISES
-from .sandbox import ROOT, Limits, bwrap_works
+from .sandbox import ROOT, ControlGroup, Limits, bwrap_works
 
 
 # --------------------------------------------------------------------------- what goes in the table
@@ -188,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     support = args.support if args.support is not None else [p for p in [ROOT / "chapters" / "images"] if p.exists()]
     limits = Limits(memory_mb=args.memory_mb, max_procs=args.max_procs, max_file_mb=args.max_file_mb,
                     cpu_seconds=args.timeout * 2 + 120)
+    probe = ControlGroup(limits)
+    if not probe and hasattr(os, "getuid") and os.getuid() == 0:
+        print("warning: no control group can be made here and you run as root: the number of a notebook's "
+              "processes cannot be limited (a fork storm is stopped only by the time limit)", file=sys.stderr)
+    probe.remove()
     opts = Options(timeout=args.timeout, call_timeout=args.call_timeout, limits=limits,
                    bwrap=args.sandbox == "bwrap", support=[p.resolve() for p in support], hide=[folder])
     submissions, refused = find_submissions(folder)
