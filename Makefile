@@ -10,8 +10,9 @@
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
 # make student       the student edition of the notebooks (no solutions), in _build/student-edition/
 # make student-book  the HTML book without solutions, in _build/student/_build/html/
-# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [CSV=file.csv] [EXERCISES='ex-01-*'] [DETAILS=1]
-#                         [SANDBOX=none]   grade a class's notebooks (python -m coursework.check_submissions)
+# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv]
+#                         [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]
+#                         grade a class's notebooks: gradebook, feedback per student (python -m coursework.check_submissions)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -116,11 +117,11 @@ student-book: $(STAMP) $(MATHJAX)
 	@echo "  file://$(CURDIR)/_build/student/_build/html/index.html"
 
 check-submissions:
-	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [CSV=results.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]" >&2; exit 2; }
+	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(PY) -m coursework.check_submissions "$(DIR)" --timeout $(TIMEOUT) $(if $(JOBS),--jobs $(JOBS)) \
-	  $(if $(CSV),--csv "$(CSV)") $(if $(EXERCISES),--exercises "$(EXERCISES)") $(if $(DETAILS),--details) \
-	  $(if $(SANDBOX),--sandbox $(SANDBOX))
+	  $(if $(OUT),--out "$(OUT)") $(if $(CLASS),--class-list "$(CLASS)") $(if $(POINTS),--points "$(POINTS)") \
+	  $(if $(EXERCISES),--exercises "$(EXERCISES)") $(if $(DETAILS),--details) $(if $(SANDBOX),--sandbox $(SANDBOX))
 
 clean:
 	rm -rf _build _vendor

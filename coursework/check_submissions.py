@@ -1,6 +1,7 @@
-"""Grade a folder of submitted notebooks: PASS / FAIL / NOT DONE YET / TAMPERED per exercise.
+"""Grade a folder of submitted notebooks: a gradebook row and a feedback file per student.
 
-    python -m coursework.check_submissions SUBMISSIONS_DIR [--timeout SECONDS] [--csv results.csv]
+    python -m coursework.check_submissions SUBMISSIONS_DIR [--timeout SECONDS] [--out FOLDER]
+           [--class-list students.csv] [--points points.csv] [--exercises 'ex-01-*'] [--details]
 
 Every ``*.ipynb`` under SUBMISSIONS_DIR (sub-folders included, e.g. one per
 student) is graded by :func:`coursework.grading.grade`: the notebook runs in
@@ -8,9 +9,15 @@ a sandbox, and every exercise's grade is computed here, by the teacher's
 copy of its checker, on answers called in a second sandbox with hidden
 cases drawn afresh for this run. Nothing the notebook writes is believed.
 
-The result is one row per notebook, one column per exercise (book order, from
-:data:`coursework.registry.EXERCISES`), a total and a note (timed out, kernel
-died, cells that raised, refused files). It is printed and written as CSV.
+The result (see :mod:`coursework.sheet`) is printed as one row per student
+and one column per exercise (book order, from
+:data:`coursework.registry.EXERCISES`), and written into the output folder:
+``gradebook.csv`` (points per exercise and chapter, totals, notes),
+``notebooks.csv`` (every notebook's statuses and details) and a feedback
+file per student. The output folder is ``<SUBMISSIONS_DIR>-results`` beside
+the submissions, or, when the submissions lie inside this repository,
+``_build/grading/<name>`` (ignored by git), so that student data is never
+committed by accident.
 
 Bubblewrap is required: without it the run stops, unless ``--sandbox none``
 asks explicitly to run the notebooks as yourself (they can then read and
@@ -34,15 +41,19 @@ import unicodedata
 from pathlib import Path
 
 from .grading import Options, Result, grade
-from .protocol import FAIL, NOT_DONE, PASS, TAMPERED
+from .protocol import NOT_DONE, PASS
 from .registry import EXERCISES
+from .sheet import (Student, feedback, gradebook_rows, read_class_list, read_points, safe_file_name, students)
 from .sandbox import ROOT, ControlGroup, Limits, bwrap_works
 
 
 # --------------------------------------------------------------------------- what goes in the table
 
-def clean(text: str, limit: int = 300) -> str:
-    """Text safe to print and to put in a CSV cell: no control characters, one line, bounded."""
+def clean(text: str, limit: int = 300, spacing: bool = False) -> str:
+    """Text safe to print and to put in a CSV cell: no control characters, one line, bounded.
+
+    ``spacing=True`` keeps runs of spaces (the columns of a printed array) instead of joining them.
+    """
     out = []
     for ch in str(text):
         category = unicodedata.category(ch)
@@ -52,7 +63,7 @@ def clean(text: str, limit: int = 300) -> str:
             out.append("?")
         else:
             out.append(ch)
-    text = " ".join("".join(out).split())
+    text = "".join(out).rstrip() if spacing else " ".join("".join(out).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -80,10 +91,12 @@ def select_columns(spec: str | None, known: list[str]) -> list[str]:
     return columns
 
 
-def find_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
-    """The notebooks under ``folder`` and the entries refused (links, special files), never following a link."""
+def find_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
+    """The notebooks under ``folder``, the entries refused (links, special files, never followed) and
+    those skipped (files that are not notebooks, hidden files and folders, Jupyter's checkpoints)."""
     found: list[tuple[Path, str]] = []
     refused: list[str] = []
+    skipped: list[str] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         rel_root = Path(root).relative_to(folder)
         keep = []
@@ -91,13 +104,19 @@ def find_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             p = Path(root) / d
             if p.is_symlink():
                 refused.append(f"{(rel_root / d).as_posix()}: a symbolic link, not followed")
-            elif not d.startswith("."):
+            elif d.startswith("."):
+                skipped.append(f"{(rel_root / d).as_posix()}/ (hidden)")
+            else:
                 keep.append(d)
         dirs[:] = keep
         for f in sorted(files):
             p = Path(root) / f
             rel = (rel_root / f).as_posix()
-            if f.startswith(".") or not f.endswith(".ipynb"):
+            if f.startswith("."):
+                skipped.append(f"{rel} (hidden)")
+                continue
+            if not f.endswith(".ipynb"):
+                skipped.append(rel)
                 continue
             mode = os.lstat(p).st_mode
             if stat.S_ISLNK(mode):
@@ -106,20 +125,36 @@ def find_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
                 refused.append(f"{rel}: not a regular file")
             else:
                 found.append((p, rel))
-    return sorted(found, key=lambda item: item[1]), refused
+    return sorted(found, key=lambda item: item[1]), refused, skipped
 
 
-def table_rows(results: list[Result], columns: list[str]) -> list[list[str]]:
-    rows = []
-    for r in results:
-        statuses = [r.status(label) for label in columns]
-        rows.append([clean(r.submission), *statuses, str(statuses.count(PASS)), clean("; ".join(r.notes), 1000)])
+def notebook_rows(class_: list[Student], columns: list[str]) -> list[list[str]]:
+    """notebooks.csv: one row per notebook, status and detail of every exercise, notes."""
+    results = sorted(((r, s.id) for s in class_ for r in s.notebooks), key=lambda item: item[0].submission)
+    header = ["submission", "student_id"]
+    for label in columns:
+        header += [label, f"{label} detail"]
+    rows = [header + ["notes"]]
+    for r, student_id in results:
+        row = [clean(r.submission), clean(student_id)]
+        for label in columns:
+            verdict = r.verdicts.get(label)
+            row += [r.status(label), clean(" | ".join([verdict.detail, *verdict.hints]), 2000) if verdict else ""]
+        rows.append(row + [clean("; ".join(r.notes), 1000)])
     return rows
 
 
-def format_table(results: list[Result], columns: list[str]) -> str:
-    header = ["submission", *columns, "total", "note"]
-    rows = [[row[0], *row[1:-2], f"{row[-2]}/{len(columns)}", row[-1]] for row in table_rows(results, columns)]
+def format_table(class_: list[Student], columns: list[str], points: dict[str, float]) -> str:
+    """The printed sheet: one row per student, each exercise's status (the best of the student's notebooks)."""
+    book = gradebook_rows(class_, columns, points)
+    header = ["student", *columns, "total", "notes"]
+    rows = []
+    for s, line in zip(class_, book[1:]):
+        statuses = []
+        for label in columns:
+            v = s.verdict(label)
+            statuses.append(v.status if v is not None else "-")
+        rows.append([clean(s.id), *statuses, f"{line[-3]}/{line[-2]}", clean(line[-1], 200)])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     lines = []
     for row in [header, *rows]:
@@ -128,11 +163,19 @@ def format_table(results: list[Result], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(path: Path, results: list[Result], columns: list[str]) -> None:
+def write_csv(path: Path, rows: list[list[str]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", *columns, "total", "note"])
-        w.writerows([[csv_cell(cell) for cell in row] for row in table_rows(results, columns)])
+        csv.writer(fh).writerows([[csv_cell(str(cell)) for cell in row] for row in rows])
+
+
+def output_folder(folder: Path, chosen: Path | None) -> Path:
+    """Where the results go: the folder asked for, else beside the submissions, never into the repository."""
+    if chosen is not None:
+        return chosen.resolve()
+    beside = folder.parent / f"{folder.name}-results"
+    if beside.resolve().is_relative_to(ROOT) and not beside.resolve().is_relative_to(ROOT / "_build"):
+        return ROOT / "_build" / "grading" / folder.name
+    return beside
 
 
 # --------------------------------------------------------------------------- main
@@ -146,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds for a notebook's cells (default 120)")
     parser.add_argument("--call-timeout", type=float, default=20.0,
                         help="seconds for one call of an answer by a checker (default 20)")
-    parser.add_argument("--csv", type=Path,
-                        help="CSV file to write (default: <SUBMISSIONS_DIR>-results.csv next to the folder)")
+    parser.add_argument("--out", type=Path,
+                        help="folder for gradebook.csv, notebooks.csv and feedback/ (default: <SUBMISSIONS_DIR>-results "
+                             "beside the folder; _build/grading/<name> for a folder inside this repository)")
+    parser.add_argument("--class-list", type=Path,
+                        help="CSV with an id column (and a name column), or one student ID per line: adds the "
+                             "students who handed in nothing")
+    parser.add_argument("--points", type=Path, help="CSV of label,points (default: 1 point per exercise)")
     parser.add_argument("--exercises", metavar="LIST",
                         help="comma-separated exercise labels or patterns, e.g. 'ex-01-*,ex-02-*' (default: all)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="notebooks graded at the same time (default 1)")
@@ -161,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-file-mb", type=int, default=256, help="largest file a notebook may write, MiB")
     parser.add_argument("--support", type=Path, action="append",
                         help="file or folder copied next to each notebook (default: chapters/images); repeatable")
-    parser.add_argument("--details", action="store_true", help="also print the checkers' detail of every FAIL")
+    parser.add_argument("--details", action="store_true",
+                        help="also print the detail and every hint of each verdict that is not PASS")
     args = parser.parse_args(argv)
 
     folder = args.submissions.resolve()
@@ -171,9 +220,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--timeout, --call-timeout, --jobs and --max-procs must be positive")
     try:
         columns = select_columns(args.exercises, list(EXERCISES))
-    except ValueError as exc:
+        class_list = read_class_list(args.class_list) if args.class_list else None
+        points = read_points(args.points) if args.points else {}
+    except (ValueError, OSError) as exc:
         parser.error(str(exc))
-    csv_path = args.csv if args.csv is not None else folder.parent / f"{folder.name}-results.csv"
+    out = output_folder(folder, args.out)
+    if out.is_relative_to(folder):
+        parser.error("--out must not be inside the submissions folder")
+    cores = os.cpu_count() or 1
+    if args.jobs > cores:
+        print(f"warning: --jobs {args.jobs} on {cores} cores: notebooks share the cores and run slower, so they "
+              f"may time out; use --jobs {cores} or a longer --timeout", file=sys.stderr)
 
     if args.sandbox == "bwrap":
         ok, why = bwrap_works()
@@ -195,9 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     probe.remove()
     opts = Options(timeout=args.timeout, call_timeout=args.call_timeout, limits=limits,
                    bwrap=args.sandbox == "bwrap", support=[p.resolve() for p in support], hide=[folder])
-    submissions, refused = find_submissions(folder)
+    submissions, refused, skipped = find_submissions(folder)
     for line in refused:
         print(f"refused: {clean(line)}", file=sys.stderr)
+    if skipped:
+        print(f"skipped {len(skipped)} file(s) that are not notebooks to grade: "
+              + ", ".join(clean(x) for x in sorted(skipped)[:20]) + (" ..." if len(skipped) > 20 else ""), file=sys.stderr)
     if not submissions:
         print(f"no .ipynb files under {args.submissions}", file=sys.stderr)
         return 1
@@ -229,19 +289,30 @@ def main(argv: list[str] | None = None) -> int:
     pool.shutdown()
     for line in refused:   # a row for every refused entry, so that the table shows it
         name = line.split(": ", 1)[0]
-        r = Result(name, notes=["refused: " + line.split(": ", 1)[1]])
-        results.append(r)
+        results.append(Result(name, notes=["refused: " + line.split(": ", 1)[1]]))
 
     results.sort(key=lambda r: r.submission)
-    print(format_table(results, columns))
+    class_ = students(results, class_list)
+    print(format_table(class_, columns, points))
     if args.details:
-        for r in results:
+        for s in class_:
             for label in columns:
-                verdict = r.verdicts.get(label)
-                if verdict is not None and verdict.status in (FAIL, TAMPERED):
-                    print(f"{clean(r.submission)}  {label}: {verdict.status} - {clean(verdict.detail)}")
-    write_csv(csv_path, results, columns)
-    print(f"wrote {csv_path}", file=sys.stderr)
+                verdict = s.verdict(label)
+                if verdict is not None and verdict.status != PASS:
+                    print(f"{clean(s.id)}  {label}: {verdict.status} - {clean(verdict.detail)}")
+                    for line in "\n".join(verdict.hints).splitlines():
+                        print("    " + clean(line, 500, spacing=True))
+    (out / "feedback").mkdir(parents=True, exist_ok=True)
+    write_csv(out / "gradebook.csv", gradebook_rows(class_, columns, points))
+    write_csv(out / "notebooks.csv", notebook_rows(class_, columns))
+    names: set[str] = set()
+    for s in class_:
+        name = safe_file_name(s.id)
+        while name in names:
+            name += "_"
+        names.add(name)
+        (out / "feedback" / f"{name}.md").write_text(feedback(s, columns, points), encoding="utf-8")
+    print(f"wrote {out}/gradebook.csv, notebooks.csv and feedback/ ({len(class_)} students)", file=sys.stderr)
     return 0
 
 
@@ -249,4 +320,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["main", "clean", "csv_cell", "find_submissions", "select_columns", "NOT_DONE"]
+__all__ = ["main", "clean", "csv_cell", "find_submissions", "select_columns", "NOT_DONE", "Student"]

@@ -20,6 +20,7 @@ status TAMPERED; a call that does not return in time is a FAIL.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -33,7 +34,9 @@ from typing import Any
 
 from . import protocol
 from ._checking import AnswerStopped, hidden_cases_salt
-from .protocol import FAIL, NOT_DONE, TAMPERED, Verdict
+from . import notebook_map
+from .protocol import (ERROR, FAIL, MISSING, NOT_DONE, NOT_RUN, SYNTAX_ERROR, TAMPERED, TIMED_OUT, UNREADABLE,
+                       Verdict)
 from .registry import EXERCISES, Exercise
 from .runner import NOTEBOOK_PREFIX, read_frame
 from .sandbox import Limits, Sandbox, rmtree
@@ -57,16 +60,23 @@ class Options:
 
 @dataclass
 class Result:
-    """One submission's verdicts and notes."""
+    """One submission's verdicts and notes.
+
+    ``verdicts`` holds the exercises the notebook contains (a check cell or an
+    answer of theirs); an exercise it does not contain has no verdict.
+    """
 
     submission: str
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    unreadable: bool = False
 
     def status(self, label: str) -> str:
         verdict = self.verdicts.get(label)
-        return verdict.status if verdict else NOT_DONE
+        if verdict is not None:
+            return verdict.status
+        return UNREADABLE if self.unreadable else ""
 
 
 class Tampering(Exception):
@@ -287,13 +297,55 @@ def run_notebook(path: Path, opts: Options, answers: Path) -> dict[str, Any]:
     return report
 
 
+def _without_answer(label: str, place: notebook_map.Place, stopped: dict[str, Any]) -> Verdict:
+    """The verdict of an exercise whose answer never reached the grader, saying why and where."""
+    names = " and ".join(EXERCISES[label].answers)
+    if place.syntax_error:
+        return Verdict(label, SYNTAX_ERROR, f"{place.syntax_error}; {names} is not defined")
+    cell = place.answer_cell
+    if stopped.get("how") == "ended":
+        where = f" (cell {cell})" if cell is not None else ""
+        return Verdict(label, NOT_RUN, f"the notebook's run ended before {names}{where} was defined")
+    stop_cell = stopped.get("cell") if isinstance(stopped.get("cell"), int) else None
+    if cell is not None and stop_cell is not None and cell >= stop_cell:
+        if stopped.get("how") == "timed out":
+            return Verdict(label, TIMED_OUT, f"the notebook ran out of time in cell {stop_cell}, before {names} "
+                                             f"(cell {cell}) was defined")
+        return Verdict(label, NOT_RUN, f"the kernel died in cell {stop_cell}, before {names} (cell {cell}) was "
+                                       "defined")
+    if cell is not None:
+        return Verdict(label, ERROR, f"cell {cell}, which should define {names}, raised an error")
+    return Verdict(label, MISSING, f"the notebook calls the check of {label} but defines no {names}")
+
+
+def _where_notes(place: notebook_map.Place) -> list[str]:
+    notes = []
+    if place.check_cell is None:
+        notes.append("its check cell was deleted (the grade does not need it)")
+    elif place.answer_cell is not None and place.answer_cell > place.check_cell:
+        notes.append(f"the answer (cell {place.answer_cell}) is below its check cell (cell {place.check_cell})")
+    return notes
+
+
+_RAISED = re.compile(r"^\w+ raised \w")
+# IPython compiles each cell under a temporary file name: "(112159990.py, line 1)" says "(line 1)" to a student.
+_CELL_FILE = re.compile(r"\((?:\d+\.py|<ipython-input-[^>]*>), line (\d+)\)")
+
+
 def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None) -> Result:
-    """Run one notebook and judge every exercise's answers (or those in ``labels``)."""
+    """Run one notebook and judge the answers of every exercise it contains (of those in ``labels``)."""
     result = Result(name)
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="coursework-grade-")).resolve()
     server = None
     try:
+        try:
+            places = notebook_map.read(path).places
+        except notebook_map.UnreadableNotebook as exc:
+            result.unreadable = True
+            result.notes.append(f"unreadable: {exc}")
+            return result
+        wanted = [label for label in EXERCISES if (labels is None or label in labels) and label in places]
         answers = scratch / "answers"
         report = run_notebook(path, opts, answers)
         if report.get("note"):
@@ -302,26 +354,29 @@ def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None)
         if errors:
             first = errors[0]
             s = "s" if len(errors) > 1 else ""
-            result.notes.append(f"{len(errors)} cell{s} raised an error (first: cell {first.get('cell')}, "
-                                f"{first.get('error')})")
+            error = _CELL_FILE.sub(r"(line \1)", str(first.get("error")))
+            result.notes.append(f"{len(errors)} cell{s} raised an error (first: cell {first.get('cell')}, {error})")
+        stopped = report.get("stopped") if isinstance(report.get("stopped"), dict) else {}
+        if "seconds" not in report:   # the run ended without its report (killed, or it killed itself)
+            stopped = {"how": "ended"}
         salt = opts.salt if opts.salt is not None else secrets.randbits(62)
-        graded = [label for label in EXERCISES if (labels is None or label in labels)
-                  and (answers / f"{label}.pkl").is_file()]
+        graded = [label for label in wanted if (answers / f"{label}.pkl").is_file()]
         server = AnswerServer(answers, opts, graded)
-        for label, entry in EXERCISES.items():
-            if labels is not None and label not in labels:
-                continue
-            if not (answers / f"{label}.pkl").is_file():
-                missing = ", ".join(entry.answers)
-                result.verdicts[label] = Verdict(label, NOT_DONE, f"no {missing} defined in the notebook")
-                continue
-            tampering: list[str] = []
-            stand_ins = [RemoteAnswer(server, entry, n, tampering) for n in entry.answers]
-            with hidden_cases_salt(salt):
-                verdict = entry.judge(*stand_ins)
-            if tampering:
-                verdict = Verdict(label, TAMPERED, "the answer tried to change how it is graded: " + tampering[0],
-                                  verdict.hints)
+        for label in wanted:
+            entry, place = EXERCISES[label], places[label]
+            if label not in graded:
+                verdict = _without_answer(label, place, stopped)
+            else:
+                tampering: list[str] = []
+                stand_ins = [RemoteAnswer(server, entry, n, tampering) for n in entry.answers]
+                with hidden_cases_salt(salt):
+                    verdict = entry.judge(*stand_ins)
+                if tampering:
+                    verdict = Verdict(label, TAMPERED, "the answer tried to change how it is graded: "
+                                      + tampering[0], verdict.hints)
+                elif verdict.status == FAIL and _RAISED.match(verdict.detail):
+                    verdict = Verdict(label, ERROR, verdict.detail, verdict.hints)
+            verdict.hints = verdict.hints + _where_notes(place)
             result.verdicts[label] = verdict
     except Exception as exc:  # one broken submission never stops the run
         result.notes.append(f"could not be checked: {type(exc).__name__}: {exc}")

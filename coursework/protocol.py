@@ -26,14 +26,22 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "PASS", "FAIL", "NOT_DONE", "TAMPERED", "STATUSES", "Verdict", "format_verdict",
+    "PASS", "FAIL", "NOT_DONE", "TAMPERED", "ERROR", "MISSING", "SYNTAX_ERROR", "TIMED_OUT", "NOT_RUN",
+    "UNREADABLE", "STATUSES", "Verdict", "format_verdict",
     "Opaque", "ProtocolError", "ExerciseFile", "encode", "decode", "MAX_ELEMENTS",
 ]
 
 PASS, FAIL, NOT_DONE = "PASS", "FAIL", "NOT DONE YET"
 #: Given by the class checker only: the answer tried to change how it is graded.
 TAMPERED = "TAMPERED"
-STATUSES = (PASS, FAIL, NOT_DONE, TAMPERED)
+#: Given by the class checker only, where no answer could be judged or the answer raised:
+ERROR = "ERROR"                 # the answer raised an exception when called
+MISSING = "MISSING"             # the notebook defines no function of the answer's name
+SYNTAX_ERROR = "SYNTAX ERROR"   # the cell that defines the answer does not parse
+TIMED_OUT = "TIMED OUT"         # the notebook ran out of time before it defined the answer
+NOT_RUN = "NOT RUN"             # the kernel died before the cell that defines the answer
+UNREADABLE = "UNREADABLE"       # the file is not a notebook
+STATUSES = (PASS, FAIL, ERROR, NOT_DONE, MISSING, SYNTAX_ERROR, TIMED_OUT, NOT_RUN, TAMPERED, UNREADABLE)
 
 #: Largest array (in elements) and largest file (in bytes) that cross the boundary.
 MAX_ELEMENTS = 5_000_000

@@ -254,6 +254,7 @@ def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool =
                 if timed_out["flag"] or time.monotonic() >= start + timeout:
                     report["note"] = (f"timed out after {timeout:g} s in cell {index + 1}; "
                                       "later cells did not run")
+                    report["stopped"] = {"how": "timed out", "cell": index + 1}
                     break
                 if not quick(SNAPSHOT, 20):
                     responsive = False
@@ -268,6 +269,8 @@ def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool =
     except DeadKernelError:
         where = f" in cell {current + 1}" if current is not None else ""
         report["note"] = f"the kernel died{where} (crash, exit or memory limit); later cells did not run"
+        if current is not None:
+            report["stopped"] = {"how": "died", "cell": current + 1}
     except Exception as exc:
         report["note"] = f"could not run the notebook: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
     report["seconds"] = round(time.monotonic() - start, 2)

@@ -11,6 +11,7 @@ refusal of links, the plain-data protocol, and a real chapter end to end.
 from __future__ import annotations
 
 import csv
+import re
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from coursework import EXERCISES, protocol
 from coursework import check_submissions as cs
+from coursework import sheet
 from coursework import student_edition as se
 from coursework.sandbox import bwrap_works
 from helpers import ROOT
@@ -71,32 +73,54 @@ def sandbox_or_skip() -> str:
     return "bwrap"
 
 
-def run_checker(folder: Path, csv_path: Path, *args: str, env: dict | None = None):
-    proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(folder), "--csv", str(csv_path),
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def run_checker(folder: Path, out: Path, *args: str, env: dict | None = None):
+    """Run the class checker; (the process, notebooks.csv as rows of [submission, *statuses, notes])."""
+    proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(folder), "--out", str(out),
                            *args], capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    table = read_csv(out / "notebooks.csv")
+    header = table[0]
+    labels = [h for h in header[2:-1] if not h.endswith(" detail")]
+    rows = [["submission", *labels, "notes"]]
+    for row in table[1:]:
+        record = dict(zip(header, row))
+        rows.append([record["submission"], *[record[label] for label in labels], record["notes"]])
     return proc, rows
 
 
-EXPECTED = {  # submission: (statuses, total, start of the note)
-    "correct.ipynb": ([P, P, P], "3", ""),
-    "partly_wrong.ipynb": ([P, F, N], "1", ""),
-    "raises.ipynb": ([P, P, P], "3", "1 cell raised an error (first: cell 2, ZeroDivisionError: division by zero)"),
-    "loops.ipynb": ([P, N, N], "1", "timed out after 8 s in cell 2; later cells did not run"),
-    "untouched.ipynb": ([N, N, N], "0", ""),
+CHECKS = "from coursework import check_neuron_forward, check_tanh_derivative, check_gate_weights"
+
+EXPECTED = {  # submission: (statuses, start of the notes)
+    "ana/01.ipynb": ([P, P, P], ""),
+    "ben/01.ipynb": ([P, F, N], ""),
+    "cem/01.ipynb": ([P, P, P], "1 cell raised an error (first: cell 2, ZeroDivisionError: division by zero)"),
+    "dan/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "timed out after 8 s in cell 2; later cells did not run"),
+    "eli/01.ipynb": (["", "", ""], ""),
+    "gus/01.ipynb": (["UNREADABLE"] * 3, "unreadable: not a notebook (JSONDecodeError)"),
+    "fay/01.ipynb": (["SYNTAX ERROR", "ERROR", "MISSING"], "3 cells raised an error (first: cell 2, SyntaxError: expected ':' (line 1))"),
 }
 
 
 def honest_class(folder: Path) -> None:
-    write(folder, "correct.ipynb", NEURON, TANH, GATES)
-    write(folder, "partly_wrong.ipynb", NEURON, "def tanh_derivative(z):\n    return 1 - z ** 2",
+    write(folder, "ana/01.ipynb", NEURON, TANH, GATES)
+    write(folder, "ben/01.ipynb", NEURON, "def tanh_derivative(z):\n    return 1 - z ** 2",
           "def gate_weights(gate):\n    raise NotImplementedError('write your solution here')")
-    write(folder, "raises.ipynb", NEURON, "1 / 0", TANH, GATES)
-    write(folder, "loops.ipynb", NEURON, "while True:\n    pass", TANH, GATES)
-    write(folder, "untouched.ipynb", "import numpy as np")
+    write(folder, "cem/01.ipynb", NEURON, "1 / 0", TANH, GATES)
+    write(folder, "dan/01.ipynb", NEURON, "while True:\n    pass", TANH, GATES)
+    write(folder, "eli/01.ipynb", "import numpy as np")
+    write(folder, "fay/01.ipynb", "import numpy as np\n" + CHECKS, "def neuron_forward(X, w, b)\n    return X",
+          "def tanh_derivative(z):\n    return 1 / 0", "check_gate_weights(gate_weights)",
+          "check_neuron_forward(neuron_forward)", "check_tanh_derivative(tanh_derivative)")
+    (folder / "gus").mkdir()
+    (folder / "gus" / "01.ipynb").write_text('{"cells": [')   # cut short: not JSON
     (folder / "notes.txt").write_text("not a notebook\n")
+    (folder / "ana" / ".ipynb_checkpoints").mkdir()
+    write(folder / "ana" / ".ipynb_checkpoints", "01-checkpoint.ipynb", NEURON)
 
 
 def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
@@ -105,22 +129,75 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     honest_class(folder)
     scratch = tmp_path / "scratch"   # the checker's temporary folders go here (TMPDIR)
     scratch.mkdir()
-    proc, rows = run_checker(folder, tmp_path / "results.csv", "--timeout", "8", "--jobs", "2", "--sandbox", mode,
+    out = tmp_path / "results"
+    proc, rows = run_checker(folder, out, "--timeout", "8", "--jobs", "2", "--sandbox", mode,
                              "--exercises", "ex-01-*", "--details", env=dict(os.environ, TMPDIR=str(scratch)))
-    assert rows[0] == ["submission", *LABELS, "total", "note"]
+    assert rows[0] == ["submission", *LABELS, "notes"]
     got = {row[0]: row[1:] for row in rows[1:]}
     assert sorted(got) == sorted(EXPECTED)
-    for name, (statuses, total, note) in EXPECTED.items():
-        assert got[name][:4] == [*statuses, total], (name, got[name])
-        assert got[name][4].startswith(note) if note else got[name][4] == "", (name, got[name][4])
+    for name, (statuses, note) in EXPECTED.items():
+        assert got[name][:3] == statuses, (name, got[name])
+        assert got[name][3].startswith(note) if note else got[name][3] == "", (name, got[name][3])
+    # Nothing skipped in silence.
+    assert "skipped 2 file(s) that are not notebooks to grade: ana/.ipynb_checkpoints/ (hidden), notes.txt" \
+        in proc.stderr
+    # The printed sheet: one row per student, the whole hint under each verdict that is not PASS.
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["submission", *LABELS, "total", "note"]
-    assert "correct.ipynb  PASS  PASS  PASS  3/3" in " ".join(proc.stdout.split("  "))  or \
-        lines[1].split()[:5] == ["correct.ipynb", "PASS", "PASS", "PASS", "3/3"]
-    assert "partly_wrong.ipynb  ex-01-tanh-derivative: FAIL - wrong values of the derivative" in proc.stdout
+    assert lines[0].split() == ["student", *LABELS, "total", "notes"]
+    assert lines[1].split() == ["ana", "PASS", "PASS", "PASS", "3/3"]
+    assert re.search(r"^eli +- +- +- +0/3$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^gus +UNREADABLE +UNREADABLE +UNREADABLE +0/3 +gus/01.ipynb: unreadable", proc.stdout, re.M)
+    details = proc.stdout
+    assert "ben  ex-01-tanh-derivative: FAIL - wrong values of the derivative on z = [-2, 0, 2]" in details
+    assert "    1 - z**2 uses the input z; the formula needs the output: 1 - tanh(z)**2" in details
+    assert "fay  ex-01-neuron-forward: SYNTAX ERROR - cell 2: SyntaxError: expected ':' (line 1)" in details
+    assert "fay  ex-01-tanh-derivative: ERROR - tanh_derivative raised ZeroDivisionError: division by zero" in details
+    assert "fay  ex-01-gate-weights: MISSING - the notebook calls the check of ex-01-gate-weights but defines no " \
+           "gate_weights" in details
     # Nothing is left behind: no temporary folder, the submissions untouched.
     assert list(scratch.iterdir()) == []
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPECTED, "notes.txt"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["ana", "ben", "cem", "dan", "eli", "fay", "gus",
+                                                                    "notes.txt"])
+
+
+def test_the_gradebook_and_the_feedback_of_a_class(tmp_path):
+    mode = sandbox_or_skip()
+    folder = tmp_path / "class"
+    write(folder, "s001/01_neurons.ipynb", "import numpy as np\nfrom coursework import check_neuron_forward",
+          "check_neuron_forward(neuron_forward)", NEURON, TANH, GATES)
+    write(folder, "s002/01_neurons.ipynb", NEURON)
+    write(folder, "s002/01_again.ipynb", NEURON, TANH)   # a second notebook: the best verdict counts
+    write(folder, "s009/01_neurons.ipynb", "def tanh_derivative(z):\n    return z")
+    (tmp_path / "class.csv").write_text("id,name\ns001,Ana Lima\ns002,Ben Ong\ns003,Cem Ak\n")
+    (tmp_path / "points.csv").write_text("label,points\nex-01-neuron-forward,2\nex-01-gate-weights,0.5\n")
+    out = tmp_path / "grades"
+    args = ("--timeout", "30", "--jobs", "2", "--sandbox", mode, "--exercises", "ex-01-*",
+            "--class-list", str(tmp_path / "class.csv"), "--points", str(tmp_path / "points.csv"))
+    run_checker(folder, out, *args)
+    book = read_csv(out / "gradebook.csv")
+    assert book == [
+        ["student_id", "name", *LABELS, "chapter 1", "total", "out of", "notes"],
+        ["s001", "Ana Lima", "2", "1", "0.5", "3.5", "3.5", "3.5",
+         "s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, NameError: name 'neuron_forward' is not "
+         "defined)"],
+        ["s002", "Ben Ong", "2", "1", "0", "3", "3", "3.5", ""],
+        ["s003", "Cem Ak", "0", "0", "0", "0", "0", "3.5", "handed in nothing"],
+        ["s009", "", "0", "0", "0", "0", "0", "3.5", "not on the class list"],
+    ]
+    ana = (out / "feedback" / "s001.md").read_text()
+    assert ana.startswith("# Feedback: Ana Lima (s001)\n")
+    assert "## ex-01-tanh-derivative: PASS (1 of 1)" in ana and "**Total: 3.5 of 3.5**" in ana
+    assert "the answer (cell 3) is below its check cell (cell 2)" in ana
+    assert "its check cell was deleted (the grade does not need it)" in ana
+    ben = (out / "feedback" / "s002.md").read_text()
+    assert "## ex-01-gate-weights: not handed in" in ben
+    assert (out / "feedback" / "s003.md").read_text().endswith("No notebook was handed in.\n")
+    s009 = (out / "feedback" / "s009.md").read_text()
+    assert "## ex-01-tanh-derivative: FAIL (0 of 1)" in s009 and "wrong values of the derivative" in s009
+    # A second run on the same folder changes nothing.
+    first = {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    run_checker(folder, out, *args)
+    assert {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first
 
 
 def test_without_bubblewrap_the_run_stops_unless_asked(tmp_path):
@@ -128,15 +205,15 @@ def test_without_bubblewrap_the_run_stops_unless_asked(tmp_path):
     write(folder, "correct.ipynb", NEURON)
     env = dict(os.environ, PATH=str(tmp_path))   # no bwrap on this PATH
     proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(folder),
-                           "--csv", str(tmp_path / "r.csv"), "--exercises", "ex-01-neuron-forward"],
+                           "--exercises", "ex-01-neuron-forward"],
                           capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
     assert proc.returncode == 2
     assert "bubblewrap" in proc.stderr and "--sandbox none" in proc.stderr
-    assert not (tmp_path / "r.csv").exists()
-    proc, rows = run_checker(folder, tmp_path / "r.csv", "--sandbox", "none", "--exercises", "ex-01-neuron-forward",
+    assert not (tmp_path / "class-results").exists()
+    proc, rows = run_checker(folder, tmp_path / "r", "--sandbox", "none", "--exercises", "ex-01-neuron-forward",
                              env=env)
     assert "NO sandbox" in proc.stderr and "warning" in proc.stderr
-    assert rows[1][:3] == ["correct.ipynb", "PASS", "1"]
+    assert rows[1][:2] == ["correct.ipynb", "PASS"]
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -148,6 +225,28 @@ def test_columns_follow_the_book_order_and_a_pattern_must_match():
     assert cs.select_columns("ex-02-he-init, ex-01-*", known) == ["ex-02-he-init", *LABELS]
     with pytest.raises(ValueError, match="matches no exercise"):
         cs.select_columns("ex-99-*", known)
+
+
+def test_whose_notebook_it_is_and_what_the_class_files_say(tmp_path):
+    assert sheet.student_of("alice/01_neurons.ipynb") == "alice"
+    assert sheet.student_of("alice_01_neurons.ipynb") == "alice"
+    assert sheet.student_of("alice.ipynb") == "alice"
+    # With a class list, an ID holding "_" is found whole, the longest first.
+    assert sheet.student_of("s_12_01_neurons.ipynb", ["s_1", "s_12"]) == "s_12"
+    assert sheet.student_of("s_1.ipynb", ["s_1", "s_12"]) == "s_1"
+    listed = tmp_path / "ids.txt"
+    listed.write_text("s1\ns2\n\n")
+    assert sheet.read_class_list(listed) == [("s1", ""), ("s2", "")]
+    listed.write_text("id,name\ns1,A\ns1,B\n")
+    with pytest.raises(ValueError, match="IDs listed twice: s1"):
+        sheet.read_class_list(listed)
+    points = tmp_path / "points.csv"
+    points.write_text("ex-01-neuron-forward,two\n")
+    with pytest.raises(ValueError, match="not a number"):
+        sheet.read_points(points)
+    points.write_text("ex-99-nothing,1\n")
+    with pytest.raises(ValueError, match="is not an exercise"):
+        sheet.read_points(points)
 
 
 def test_names_and_notes_are_cleaned_for_terminals_and_spreadsheets():
@@ -166,8 +265,9 @@ def test_links_and_special_files_are_refused_not_followed(tmp_path):
     (folder / "linkdir").symlink_to(outside, target_is_directory=True)
     os.mkfifo(folder / "fifo.ipynb")
     write(folder, ".hidden/x.ipynb", "1")
-    found, refused = cs.find_submissions(folder)
+    found, refused, skipped = cs.find_submissions(folder)
     assert [name for _, name in found] == ["alice/a.ipynb"]
+    assert skipped == [".hidden/ (hidden)"]
     assert sorted(refused) == ["fifo.ipynb: not a regular file", "link.ipynb: a symbolic link, not followed",
                                "linkdir: a symbolic link, not followed"]
 
@@ -206,10 +306,17 @@ def test_a_real_chapter_teacher_passes_and_student_edition_is_not_done(tmp_path)
     (folder / "student").mkdir()
     shutil.copy(chapter, folder / "teacher" / chapter.name)
     se.convert_file(chapter, folder / "student" / chapter.name)
-    _, rows = run_checker(folder, tmp_path / "results.csv", "--timeout", "300", "--jobs", "2",
+    _, rows = run_checker(folder, tmp_path / "results", "--timeout", "300", "--jobs", "2",
                           "--sandbox", mode, "--exercises", "ex-01-*")
     assert rows == [
-        ["submission", *LABELS, "total", "note"],
-        [f"student/{chapter.name}", *[N] * 3, "0", ""],
-        [f"teacher/{chapter.name}", *[P] * 3, "3", ""],
+        ["submission", *LABELS, "notes"],
+        [f"student/{chapter.name}", *[N] * 3, ""],
+        [f"teacher/{chapter.name}", *[P] * 3, ""],
     ]
+
+
+def test_results_never_land_in_the_repository_by_default(tmp_path):
+    inside = ROOT / "some-class"
+    assert cs.output_folder(inside, None) == ROOT / "_build" / "grading" / "some-class"
+    assert cs.output_folder(tmp_path / "class", None) == tmp_path / "class-results"
+    assert cs.output_folder(tmp_path / "class", tmp_path / "x") == tmp_path / "x"
