@@ -8,11 +8,13 @@
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 # make browser      install Debian's chromium (browser test) and bubblewrap (grading sandbox), if missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
-# make student       the student edition of the notebooks (no solutions), in _build/student-edition/
+# make student [ONLY=1,2]   the student edition of the notebooks (no solutions), in _build/student-edition/
 # make student-book  the HTML book without solutions, in _build/student/_build/html/
-# make check-submissions DIR=folder [TIMEOUT=120] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv]
-#                         [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]
-#                         grade a class's notebooks: gradebook, feedback per student (python -m coursework.check_submissions)
+# make check-submissions DIR=folder [TIMEOUT=300] [CELL_TIMEOUT=60] [JOBS=2] [OUT=folder] [CLASS=students.csv]
+#                         [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none] [SHEET_ONLY=1] [RERUN_TIMED_OUT=1]
+#                         grade a class's notebooks: gradebook, feedback and written answers per student
+#                         (python -m coursework.check_submissions)
+# make suggest-limits [JOBS=2]   time the teacher's notebooks and suggest TIMEOUT and CELL_TIMEOUT
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +29,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions
+.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions suggest-limits
 
 book: $(STAMP) build-book
 	@echo
@@ -103,10 +105,11 @@ screenshots: $(STAMP)
 # Coursework (chapters/teaching.md). The student edition folder is replaced on
 # each run (the tool refuses to write into a folder it did not create).
 STUDENT_DIR ?= _build/student-edition
-TIMEOUT ?= 120
+TIMEOUT ?= 300
+CELL_TIMEOUT ?= 60
 
 student: $(STAMP)
-	$(PY) -m coursework.student_edition $(STUDENT_DIR)
+	$(PY) -m coursework.student_edition $(STUDENT_DIR) $(if $(ONLY),--only "$(ONLY)")
 
 student-book: $(STAMP) $(MATHJAX)
 	$(PY) -m coursework.student_edition --book-source _build/student/src
@@ -117,11 +120,15 @@ student-book: $(STAMP) $(MATHJAX)
 	@echo "  file://$(CURDIR)/_build/student/_build/html/index.html"
 
 check-submissions:
-	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=120] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none]" >&2; exit 2; }
+	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=300] [CELL_TIMEOUT=60] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none] [SHEET_ONLY=1] [RERUN_TIMED_OUT=1]" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(STAMP)
-	$(PY) -m coursework.check_submissions "$(DIR)" --timeout $(TIMEOUT) $(if $(JOBS),--jobs $(JOBS)) \
+	$(PY) -m coursework.check_submissions "$(DIR)" --timeout $(TIMEOUT) --cell-timeout $(CELL_TIMEOUT) \
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(SHEET_ONLY),--sheet-only) $(if $(RERUN_TIMED_OUT),--rerun-timed-out) \
 	  $(if $(OUT),--out "$(OUT)") $(if $(CLASS),--class-list "$(CLASS)") $(if $(POINTS),--points "$(POINTS)") \
 	  $(if $(EXERCISES),--exercises "$(EXERCISES)") $(if $(DETAILS),--details) $(if $(SANDBOX),--sandbox $(SANDBOX))
+
+suggest-limits: $(STAMP)
+	$(PY) -m coursework.check_submissions chapters --suggest-limits --jobs $(or $(JOBS),1) $(if $(SANDBOX),--sandbox $(SANDBOX))
 
 clean:
 	rm -rf _build _vendor

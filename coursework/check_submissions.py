@@ -1,7 +1,8 @@
 """Grade a folder of submitted notebooks: a gradebook row and a feedback file per student.
 
-    python -m coursework.check_submissions SUBMISSIONS_DIR [--timeout SECONDS] [--out FOLDER]
+    python -m coursework.check_submissions SUBMISSIONS_DIR [--timeout S] [--cell-timeout S] [--out FOLDER]
            [--class-list students.csv] [--points points.csv] [--exercises 'ex-01-*'] [--details]
+           [--sheet-only | --rerun-timed-out | --suggest-limits]
 
 Every ``*.ipynb`` under SUBMISSIONS_DIR (sub-folders included, e.g. one per
 student) is graded by :func:`coursework.grading.grade`: the notebook runs in
@@ -10,12 +11,18 @@ copy of its checker, on answers called in a second sandbox with hidden
 cases drawn afresh for this run. Nothing the notebook writes is believed.
 
 The result (see :mod:`coursework.sheet`) is printed as one row per student
-and one column per exercise (book order, from
-:data:`coursework.registry.EXERCISES`), and written into the output folder:
-``gradebook.csv`` (points per exercise and chapter, totals, notes),
-``notebooks.csv`` (every notebook's statuses and details) and a feedback
-file per student. The output folder is ``<SUBMISSIONS_DIR>-results`` beside
-the submissions, or, when the submissions lie inside this repository,
+and one column per exercise (book order, written exercises included), and
+written into the output folder: ``gradebook.csv`` (points per exercise and
+chapter, totals, notes), ``notebooks.csv`` (every notebook's statuses and
+details), a feedback file per student, ``results.json`` (the run's record)
+and, for the written exercises, a marking page per student and the marks
+sheet (see :mod:`coursework.written`). ``--sheet-only`` writes all of it
+again from ``results.json`` and the marks, running nothing;
+``--rerun-timed-out`` runs only the notebooks that timed out;
+``--suggest-limits`` times the teacher's notebooks instead of grading.
+
+The output folder is ``<SUBMISSIONS_DIR>-results`` beside the submissions,
+or, when the submissions lie inside this repository,
 ``_build/grading/<name>`` (ignored by git), so that student data is never
 committed by accident.
 
@@ -33,6 +40,7 @@ import argparse
 import concurrent.futures
 import csv
 import fnmatch
+import io
 import os
 import stat
 import sys
@@ -41,10 +49,14 @@ import unicodedata
 from pathlib import Path
 
 from .grading import Options, Result, grade
-from .protocol import NOT_DONE, PASS
-from .registry import EXERCISES
-from .sheet import (Student, feedback, gradebook_rows, read_class_list, read_points, safe_file_name, students)
+from .protocol import NOT_DONE, PASS, UNREADABLE
 from .sandbox import ROOT, ControlGroup, Limits, bwrap_works
+from .sheet import (Scheme, Student, feedback, gradebook_rows, read_class_list, read_points, read_record, record,
+                    safe_file_name, students)
+from .written import MARKS_FILE, Written, collect, exercise_order, marking_page, marks_rows, read_marks, \
+    written_exercises
+
+RECORD = "results.json"   # the run's record: what --sheet-only and --rerun-timed-out start from
 
 
 # --------------------------------------------------------------------------- what goes in the table
@@ -128,8 +140,8 @@ def find_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[str], l
     return sorted(found, key=lambda item: item[1]), refused, skipped
 
 
-def notebook_rows(class_: list[Student], columns: list[str]) -> list[list[str]]:
-    """notebooks.csv: one row per notebook, status and detail of every exercise, notes."""
+def notebook_rows(class_: list[Student], columns: list[str], scheme: Scheme) -> list[list[str]]:
+    """notebooks.csv: one row per notebook, status and detail of every exercise (a written one: its answer), notes."""
     results = sorted(((r, s.id) for s in class_ for r in s.notebooks), key=lambda item: item[0].submission)
     header = ["submission", "student_id"]
     for label in columns:
@@ -138,22 +150,24 @@ def notebook_rows(class_: list[Student], columns: list[str]) -> list[list[str]]:
     for r, student_id in results:
         row = [clean(r.submission), clean(student_id)]
         for label in columns:
+            if label in scheme.written:
+                answer = r.written.get(label)
+                status = "" if answer is None else "ANSWERED" if answer else "NO ANSWER"
+                row += [UNREADABLE if r.unreadable else status, clean(answer or "", 2000)]
+                continue
             verdict = r.verdicts.get(label)
             row += [r.status(label), clean(" | ".join([verdict.detail, *verdict.hints]), 2000) if verdict else ""]
         rows.append(row + [clean("; ".join(r.notes), 1000)])
     return rows
 
 
-def format_table(class_: list[Student], columns: list[str], points: dict[str, float]) -> str:
+def format_table(class_: list[Student], columns: list[str], scheme: Scheme) -> str:
     """The printed sheet: one row per student, each exercise's status (the best of the student's notebooks)."""
-    book = gradebook_rows(class_, columns, points)
+    book = gradebook_rows(class_, columns, scheme)
     header = ["student", *columns, "total", "notes"]
     rows = []
     for s, line in zip(class_, book[1:]):
-        statuses = []
-        for label in columns:
-            v = s.verdict(label)
-            statuses.append(v.status if v is not None else "-")
+        statuses = [scheme.status(s, label) for label in columns]
         rows.append([clean(s.id), *statuses, f"{line[-3]}/{line[-2]}", clean(line[-1], 200)])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     lines = []
@@ -163,9 +177,14 @@ def format_table(class_: list[Student], columns: list[str], points: dict[str, fl
     return "\n".join(lines)
 
 
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
 def write_csv(path: Path, rows: list[list[str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([[csv_cell(str(cell)) for cell in row] for row in rows])
+    path.write_bytes(_csv_text([[csv_cell(str(cell)) for cell in row] for row in rows]).encode("utf-8"))
 
 
 def output_folder(folder: Path, chosen: Path | None) -> Path:
@@ -185,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m coursework.check_submissions",
         description="Grade submitted notebooks: each exercise's answers are called in a sandbox and judged here.")
     parser.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (searched recursively)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds for a notebook's cells (default 120)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds for a notebook's cells together (default 300)")
+    parser.add_argument("--cell-timeout", type=float, default=60.0,
+                        help="seconds for one cell (default 60): a cell past it is interrupted and the run goes on, "
+                             "so that an endless loop costs one cell's time, not the exercises after it")
     parser.add_argument("--call-timeout", type=float, default=20.0,
                         help="seconds for one call of an answer by a checker (default 20)")
     parser.add_argument("--out", type=Path,
@@ -211,22 +233,45 @@ def main(argv: list[str] | None = None) -> int:
                         help="file or folder copied next to each notebook (default: chapters/images); repeatable")
     parser.add_argument("--details", action="store_true",
                         help="also print the detail and every hint of each verdict that is not PASS")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--sheet-only", action="store_true",
+                       help="run no notebook: write the sheet again from the last run's results.json (after "
+                            "marking the written answers, or with another class list or points)")
+    again.add_argument("--suggest-limits", action="store_true",
+                       help="SUBMISSIONS_DIR holds the teacher's notebooks (chapters/, say): run each once, --jobs "
+                            "at a time as in the class run, and suggest --timeout and --cell-timeout; grade nothing")
+    again.add_argument("--rerun-timed-out", action="store_true",
+                       help="run again only the notebooks that timed out in the last run (give a longer --timeout); "
+                            "keep the other results")
     args = parser.parse_args(argv)
 
     folder = args.submissions.resolve()
     if not folder.is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    if args.timeout <= 0 or args.call_timeout <= 0 or args.jobs < 1 or args.max_procs < 1:
-        parser.error("--timeout, --call-timeout, --jobs and --max-procs must be positive")
-    try:
-        columns = select_columns(args.exercises, list(EXERCISES))
-        class_list = read_class_list(args.class_list) if args.class_list else None
-        points = read_points(args.points) if args.points else {}
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
+    if min(args.timeout, args.cell_timeout, args.call_timeout) <= 0 or args.jobs < 1 or args.max_procs < 1:
+        parser.error("--timeout, --cell-timeout, --call-timeout, --jobs and --max-procs must be positive")
     out = output_folder(folder, args.out)
     if out.is_relative_to(folder):
         parser.error("--out must not be inside the submissions folder")
+    previous: list[Result] = []
+    try:
+        columns = select_columns(args.exercises, exercise_order())
+        class_list = read_class_list(args.class_list) if args.class_list else None
+        points = read_points(args.points) if args.points else {}
+        written_all = written_exercises()
+        scheme = Scheme(points, {label: w for label, w in written_all.items() if label in columns})
+        if (out / MARKS_FILE).is_file():
+            scheme.marks = read_marks(out / MARKS_FILE, written_all)
+        if args.sheet_only or args.rerun_timed_out:
+            if not (out / RECORD).is_file():
+                raise ValueError(f"{out / RECORD} does not exist: run the class checker once without "
+                                 f"{'--sheet-only' if args.sheet_only else '--rerun-timed-out'} first")
+            previous = read_record(out / RECORD)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    if args.sheet_only:
+        write_sheet(out, previous, class_list, columns, scheme, written_all, args.details)
+        return 0
     cores = os.cpu_count() or 1
     if args.jobs > cores:
         print(f"warning: --jobs {args.jobs} on {cores} cores: notebooks share the cores and run slower, so they "
@@ -242,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         print("warning: --sandbox none: the notebooks run as you, without a file-system sandbox: they can read "
               "and change any file you can (see chapters/teaching.md)", file=sys.stderr)
 
+    if args.suggest_limits:   # the teacher's notebooks: time them, with room to spare
+        args.timeout = args.cell_timeout = max(args.timeout, 1800.0)
     support = args.support if args.support is not None else [p for p in [ROOT / "chapters" / "images"] if p.exists()]
     limits = Limits(memory_mb=args.memory_mb, max_procs=args.max_procs, max_file_mb=args.max_file_mb,
                     cpu_seconds=args.timeout * 2 + 120)
@@ -250,27 +297,37 @@ def main(argv: list[str] | None = None) -> int:
         print("warning: no control group can be made here and you run as root: the number of a notebook's "
               "processes cannot be limited (a fork storm is stopped only by the time limit)", file=sys.stderr)
     probe.remove()
-    opts = Options(timeout=args.timeout, call_timeout=args.call_timeout, limits=limits,
+    opts = Options(timeout=args.timeout, cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, limits=limits,
                    bwrap=args.sandbox == "bwrap", support=[p.resolve() for p in support], hide=[folder])
     submissions, refused, skipped = find_submissions(folder)
+    kept: list[Result] = []
+    if args.rerun_timed_out:
+        timed_out = {r.submission for r in previous if r.timed_out}
+        kept = [r for r in previous if r.submission not in timed_out]
+        submissions = [(path, name) for path, name in submissions if name in timed_out]
+        refused = skipped = []   # the last run's rows of refused entries are kept
+        print(f"re-running the {len(submissions)} notebook(s) that timed out; the results of {len(kept)} "
+              f"other(s) are kept from {out / RECORD}", file=sys.stderr)
     for line in refused:
         print(f"refused: {clean(line)}", file=sys.stderr)
     if skipped:
         print(f"skipped {len(skipped)} file(s) that are not notebooks to grade: "
               + ", ".join(clean(x) for x in sorted(skipped)[:20]) + (" ..." if len(skipped) > 20 else ""), file=sys.stderr)
-    if not submissions:
+    if not submissions and not args.rerun_timed_out:
         print(f"no .ipynb files under {args.submissions}", file=sys.stderr)
         return 1
 
     mode = "bubblewrap sandbox" if opts.bwrap else "NO sandbox"
-    print(f"Checking {len(submissions)} notebook(s), {args.timeout:g} s each at most, {mode}, "
-          f"{args.jobs} at a time", file=sys.stderr)
+    print(f"Checking {len(submissions)} notebook(s), {args.timeout:g} s each and {args.cell_timeout:g} s a cell at "
+          f"most, {mode}, {args.jobs} at a time", file=sys.stderr)
     results: list[Result] = []
     lock = threading.Lock()
 
     def run(item: tuple[Path, str]) -> Result:
         path, name = item
         r = grade(path, name, opts, columns)
+        if not r.unreadable:
+            r.written = collect(path, list(written_all))
         with lock:
             results.append(r)
             passed = sum(v.status == PASS for v in r.verdicts.values())
@@ -291,10 +348,39 @@ def main(argv: list[str] | None = None) -> int:
         name = line.split(": ", 1)[0]
         results.append(Result(name, notes=["refused: " + line.split(": ", 1)[1]]))
 
-    results.sort(key=lambda r: r.submission)
+    if args.suggest_limits:
+        print(suggest_limits(results, args.jobs))
+        return 0
+    write_sheet(out, kept + results, class_list, columns, scheme, written_all, args.details)
+    return 0
+
+
+def _round_up(seconds: float, step: int = 10) -> int:
+    return int(-(-seconds // step) * step)
+
+
+def suggest_limits(results: list[Result], jobs: int) -> str:
+    """Per notebook, how long the teacher's run took and its slowest cell; limits with room for slower machines."""
+    lines = ["notebook  seconds  slowest cell"]
+    for r in sorted(results, key=lambda r: r.submission):
+        cell, slow = r.slowest or (0, 0.0)
+        lines.append(f"{clean(r.submission)}  {r.seconds:.1f}  cell {cell}: {slow:.1f} s"
+                     + (f"  ({clean('; '.join(r.notes))})" if r.notes else ""))
+    total = max((r.seconds for r in results), default=0.0)
+    slowest = max(((r.slowest or (0, 0.0))[1] for r in results), default=0.0)
+    timeout, cell_timeout = max(60, _round_up(3 * total)), max(30, _round_up(3 * slowest))
+    lines.append(f"suggested, for --jobs {jobs}: --timeout {timeout} --cell-timeout {cell_timeout} "
+                 "(three times the slowest notebook and the slowest cell of this run)")
+    return "\n".join(lines)
+
+
+def write_sheet(out: Path, results: list[Result], class_list: list[tuple[str, str]] | None, columns: list[str],
+                scheme: Scheme, written_all: dict[str, Written], details: bool) -> None:
+    """Print the sheet and write the output folder (see the module's docstring)."""
+    results = sorted(results, key=lambda r: r.submission)
     class_ = students(results, class_list)
-    print(format_table(class_, columns, points))
-    if args.details:
+    print(format_table(class_, columns, scheme))
+    if details:
         for s in class_:
             for label in columns:
                 verdict = s.verdict(label)
@@ -303,17 +389,35 @@ def main(argv: list[str] | None = None) -> int:
                     for line in "\n".join(verdict.hints).splitlines():
                         print("    " + clean(line, 500, spacing=True))
     (out / "feedback").mkdir(parents=True, exist_ok=True)
-    write_csv(out / "gradebook.csv", gradebook_rows(class_, columns, points))
-    write_csv(out / "notebooks.csv", notebook_rows(class_, columns))
-    names: set[str] = set()
+    (out / RECORD).write_text(record(results), encoding="utf-8")
+    write_csv(out / "gradebook.csv", gradebook_rows(class_, columns, scheme))
+    write_csv(out / "notebooks.csv", notebook_rows(class_, columns, scheme))
+    files = {}
     for s in class_:
         name = safe_file_name(s.id)
-        while name in names:
+        while name in files.values():
             name += "_"
-        names.add(name)
-        (out / "feedback" / f"{name}.md").write_text(feedback(s, columns, points), encoding="utf-8")
-    print(f"wrote {out}/gradebook.csv, notebooks.csv and feedback/ ({len(class_)} students)", file=sys.stderr)
-    return 0
+        files[s.id] = name
+        (out / "feedback" / f"{name}.md").write_text(feedback(s, columns, scheme), encoding="utf-8")
+    wrote = "gradebook.csv, notebooks.csv, feedback/"
+    labels = [label for label in columns if label in scheme.written]
+    if labels:
+        (out / "written").mkdir(exist_ok=True)
+        wanted = []
+        for s in class_:
+            answers = {label: s.answer(label) for label in labels}
+            wanted += [(s.id, label) for label in labels if answers[label] is not None]
+            if any(a is not None for a in answers.values()):
+                page = marking_page(s.id, s.name, labels, scheme.written, answers, scheme.marks)
+                (out / "written" / f"{files[s.id]}.md").write_text(page, encoding="utf-8")
+        rows = marks_rows(wanted, written_all, scheme.marks)
+        # The student IDs come from folder names: made safe for a spreadsheet. The rest is the teacher's.
+        text = _csv_text([[csv_cell(row[0]) if i else row[0], *row[1:]] for i, row in enumerate(rows)])
+        marks_file = out / MARKS_FILE
+        if not marks_file.is_file() or marks_file.read_bytes() != text.encode("utf-8"):
+            marks_file.write_bytes(text.encode("utf-8"))
+        wrote += f", written/ and {MARKS_FILE}"
+    print(f"wrote {out}: {wrote} ({len(class_)} students)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ EXTRACT = 40.0          # seconds for handing over the answers at the end
 
 @dataclass
 class Options:
-    timeout: float = 120.0          # the notebook's cells, seconds
+    timeout: float = 120.0          # the notebook's cells together, seconds
+    cell_timeout: float | None = None   # one cell, seconds (None: the notebook's timeout)
     call_timeout: float = 20.0      # one call of an answer, seconds
     limits: Limits = field(default_factory=Limits)
     bwrap: bool = True
@@ -71,6 +72,14 @@ class Result:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     unreadable: bool = False
+    written: dict[str, str] = field(default_factory=dict)   # label -> written answer (coursework.written)
+    slowest: tuple[int, float] | None = None                 # (cell, seconds) of the slowest cell
+
+    @property
+    def timed_out(self) -> bool:
+        return any(v.status == TIMED_OUT for v in self.verdicts.values()) or any(
+            n.startswith("timed out") or "was interrupted" in n or "were interrupted" in n
+            or "did not stop when interrupted" in n for n in self.notes)
 
     def status(self, label: str) -> str:
         verdict = self.verdicts.get(label)
@@ -262,6 +271,7 @@ def run_notebook(path: Path, opts: Options, answers: Path) -> dict[str, Any]:
         inside = workdir / "answers"
         sandbox = Sandbox(workdir, opts.limits, opts.bwrap, opts.hide)
         proc = sandbox.start(["notebook", str(target), "--timeout", str(opts.timeout), "--answers", str(inside)]
+                             + (["--cell-timeout", str(opts.cell_timeout)] if opts.cell_timeout else [])
                              + (["--sandboxed"] if opts.bwrap else []),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         out = b""
@@ -297,12 +307,16 @@ def run_notebook(path: Path, opts: Options, answers: Path) -> dict[str, Any]:
     return report
 
 
-def _without_answer(label: str, place: notebook_map.Place, stopped: dict[str, Any]) -> Verdict:
+def _without_answer(label: str, place: notebook_map.Place, stopped: dict[str, Any],
+                    interrupted: list[int]) -> Verdict:
     """The verdict of an exercise whose answer never reached the grader, saying why and where."""
     names = " and ".join(EXERCISES[label].answers)
     if place.syntax_error:
         return Verdict(label, SYNTAX_ERROR, f"{place.syntax_error}; {names} is not defined")
     cell = place.answer_cell
+    if cell is not None and cell in interrupted:
+        return Verdict(label, TIMED_OUT, f"cell {cell}, which should define {names}, ran past the time a cell "
+                                         "may take and was interrupted")
     if stopped.get("how") == "ended":
         where = f" (cell {cell})" if cell is not None else ""
         return Verdict(label, NOT_RUN, f"the notebook's run ended before {names}{where} was defined")
@@ -357,6 +371,16 @@ def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None)
             error = _CELL_FILE.sub(r"(line \1)", str(first.get("error")))
             result.notes.append(f"{len(errors)} cell{s} raised an error (first: cell {first.get('cell')}, {error})")
         stopped = report.get("stopped") if isinstance(report.get("stopped"), dict) else {}
+        interrupted = [c for c in report.get("interrupted") or [] if isinstance(c, int)]
+        went_on = [c for c in interrupted if c != stopped.get("cell")]   # not the one that would not stop
+        if went_on:
+            cells = ", ".join(map(str, went_on[:5])) + (", ..." if len(went_on) > 5 else "")
+            s = "s" if len(went_on) > 1 else ""
+            result.notes.append(f"cell{s} {cells} ran past {opts.cell_timeout:g} s and "
+                                f"{'were' if s else 'was'} interrupted; the run went on")
+        slowest = report.get("slowest")
+        if isinstance(slowest, dict) and isinstance(slowest.get("seconds"), (int, float)):
+            result.slowest = (int(slowest.get("cell") or 0), float(slowest["seconds"]))
         if "seconds" not in report:   # the run ended without its report (killed, or it killed itself)
             stopped = {"how": "ended"}
         salt = opts.salt if opts.salt is not None else secrets.randbits(62)
@@ -365,7 +389,7 @@ def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None)
         for label in wanted:
             entry, place = EXERCISES[label], places[label]
             if label not in graded:
-                verdict = _without_answer(label, place, stopped)
+                verdict = _without_answer(label, place, stopped, interrupted)
             else:
                 tampering: list[str] = []
                 stand_ins = [RemoteAnswer(server, entry, n, tampering) for n in entry.answers]

@@ -1,6 +1,6 @@
 """The two programs the class checker runs inside the sandbox (never outside it).
 
-    python -I -m coursework.runner notebook NOTEBOOK --timeout S --answers DIR [limits]
+    python -I -m coursework.runner notebook NOTEBOOK --timeout S [--cell-timeout S] --answers DIR [limits]
     python -I -m coursework.runner serve DIR [limits]
 
 ``notebook`` runs a student's notebook top to bottom in a fresh kernel (a
@@ -142,8 +142,14 @@ def _kill_strays(keep: set[int], everything: bool) -> None:
         time.sleep(0.05)
 
 
-def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool = False) -> dict[str, Any]:
-    """Run the notebook, saving its answers as it goes; return what happened (for the notes)."""
+def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool = False,
+                 cell_timeout: float | None = None) -> dict[str, Any]:
+    """Run the notebook, saving its answers as it goes; return what happened (for the notes).
+
+    ``timeout`` bounds the whole notebook; ``cell_timeout`` each cell: a cell past it is
+    interrupted and the run goes on with the next one, so that one endless loop costs one
+    cell's time, not the exercises after it.
+    """
     from ipykernel.kernelspec import get_kernel_dict
 
     from .registry import EXERCISES
@@ -162,7 +168,8 @@ def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool =
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    report: dict[str, Any] = {"note": None, "errors": []}
+    report: dict[str, Any] = {"note": None, "errors": [], "interrupted": [], "slowest": None}
+    cell_timeout = min(cell_timeout or timeout, timeout)
     start = time.monotonic()
     deadline = start + timeout
     timed_out = {"flag": False}
@@ -248,16 +255,29 @@ def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool =
                 if cell.cell_type != "code":
                     continue
                 current = index
-                deadline = start + timeout
+                began = time.monotonic()
+                deadline = min(start + timeout, began + cell_timeout)
                 timed_out["flag"] = False
                 client.execute_cell(cell, index)
-                if timed_out["flag"] or time.monotonic() >= start + timeout:
+                took = time.monotonic() - began
+                if report["slowest"] is None or took > report["slowest"]["seconds"]:
+                    report["slowest"] = {"cell": index + 1, "seconds": round(took, 2)}
+                if time.monotonic() >= start + timeout:
                     report["note"] = (f"timed out after {timeout:g} s in cell {index + 1}; "
                                       "later cells did not run")
                     report["stopped"] = {"how": "timed out", "cell": index + 1}
                     break
-                if not quick(SNAPSHOT, 20):
+                interrupted = timed_out["flag"]
+                if interrupted:   # past its own limit: interrupted, and the run goes on
+                    report["interrupted"].append(index + 1)
+                    if keep:
+                        _kill_strays(keep, everything=sandboxed)
+                if not quick(SNAPSHOT, 5 if interrupted else 20):
                     responsive = False
+                    if interrupted:
+                        report["note"] = (f"cell {index + 1} did not stop when interrupted after "
+                                          f"{cell_timeout:g} s; later cells did not run")
+                        report["stopped"] = {"how": "timed out", "cell": index + 1}
                     break
             current = None
             if keep:
@@ -470,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     nb = sub.add_parser("notebook")
     nb.add_argument("notebook", type=Path)
     nb.add_argument("--timeout", type=float, required=True)
+    nb.add_argument("--cell-timeout", type=float, default=None)
     nb.add_argument("--answers", type=Path, required=True)
     nb.add_argument("--sandboxed", action="store_true", help="inside bubblewrap's own PID namespace")
     sv = sub.add_parser("serve")
@@ -485,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_limits(args.cpu_seconds, args.memory_mb, args.max_file_mb, args.max_procs)
     if args.command == "serve":
         return serve(args.answers, [label for label in args.labels.split(",") if label])
-    report = run_notebook(args.notebook, args.timeout, args.answers, args.sandboxed)
+    report = run_notebook(args.notebook, args.timeout, args.answers, args.sandboxed, args.cell_timeout)
     print(NOTEBOOK_PREFIX + json.dumps(report), flush=True)
     return 0
 

@@ -23,6 +23,7 @@ verdict with its full hint, to hand back).
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from .grading import Result
 from .protocol import (ERROR, FAIL, MISSING, NOT_DONE, NOT_RUN, PASS, SYNTAX_ERROR, TAMPERED, TIMED_OUT, UNREADABLE,
                        Verdict)
 from .registry import EXERCISES
+from .written import Written
 
 # Which verdict counts when a student's notebooks disagree: the best, in this order.
 _RANK = [PASS, FAIL, ERROR, NOT_DONE, TIMED_OUT, NOT_RUN, SYNTAX_ERROR, MISSING, TAMPERED, UNREADABLE, ""]
@@ -53,6 +55,11 @@ class Student:
                 return Verdict(label, UNREADABLE, f"{unreadable[0].submission}: " + "; ".join(unreadable[0].notes))
             return None
         return min(found, key=lambda v: _RANK.index(v.status) if v.status in _RANK else len(_RANK))
+
+    def answer(self, label: str) -> str | None:
+        """The student's written answer to ``label`` (None: in no notebook; the first one written wins)."""
+        found = [r.written[label] for r in self.notebooks if label in r.written]
+        return next((a for a in found if a), found[0] if found else None)
 
 
 def student_of(submission: str, known: list[str] | tuple[str, ...] = ()) -> str:
@@ -99,7 +106,8 @@ def read_points(path: Path) -> dict[str, float]:
             continue
         label = row[0].strip()
         if label not in EXERCISES:
-            raise ValueError(f"{path}: {label!r} is not an exercise (they are named like ex-01-neuron-forward)")
+            raise ValueError(f"{path}: {label!r} is not a coding exercise (they are named like ex-01-neuron-forward; "
+                             "a written exercise is worth the marks of its rubric)")
         try:
             value = float(row[1])
         except (IndexError, ValueError):
@@ -130,30 +138,64 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def gradebook_rows(class_: list[Student], columns: list[str], points: dict[str, float]) -> list[list[str]]:
-    chapters = sorted({EXERCISES[label].chapter for label in columns})
+@dataclass
+class Scheme:
+    """How a sheet counts: points of the coding exercises, rubrics of the written ones, the teacher's marks."""
+
+    points: dict[str, float] = field(default_factory=dict)          # label -> points (1 by default)
+    written: dict[str, Written] = field(default_factory=dict)       # label -> written exercise
+    marks: dict[tuple[str, str], tuple[float | None, str]] = field(default_factory=dict)   # (id, label) ->
+
+    def chapter(self, label: str) -> int:
+        return self.written[label].chapter if label in self.written else EXERCISES[label].chapter
+
+    def worth(self, label: str) -> float:
+        return self.written[label].out_of if label in self.written else self.points.get(label, 1.0)
+
+    def earned(self, student: Student, label: str) -> float:
+        if label in self.written:
+            return self.marks.get((student.id, label), (None, ""))[0] or 0.0
+        v = student.verdict(label)
+        return self.worth(label) if v is not None and v.status == PASS else 0.0
+
+    def status(self, student: Student, label: str) -> str:
+        """What the printed sheet shows: a verdict's status; for a written answer its marks, or what to do."""
+        if label not in self.written:
+            v = student.verdict(label)
+            return v.status if v is not None else "-"
+        value = self.marks.get((student.id, label), (None, ""))[0]
+        answer = student.answer(label)
+        if value is not None:
+            return f"{_number(value)}/{_number(self.worth(label))}"
+        if answer is None:
+            return "-"
+        return "TO MARK" if answer else "NO ANSWER"
+
+
+def gradebook_rows(class_: list[Student], columns: list[str], scheme: Scheme) -> list[list[str]]:
+    chapters = sorted({scheme.chapter(label) for label in columns})
     header = ["student_id", "name", *columns, *[f"chapter {c}" for c in chapters], "total", "out of", "notes"]
     rows = [header]
-    out_of = sum(points.get(label, 1.0) for label in columns)
+    out_of = sum(scheme.worth(label) for label in columns)
     for s in class_:
-        earned = {}
-        for label in columns:
-            v = s.verdict(label)
-            earned[label] = points.get(label, 1.0) if v is not None and v.status == PASS else 0.0
+        earned = {label: scheme.earned(s, label) for label in columns}
         notes = []
         if not s.notebooks:
             notes.append("handed in nothing")
         if not s.on_list:
             notes.append("not on the class list")
+        to_mark = [label for label in columns if scheme.status(s, label) == "TO MARK"]
+        if to_mark:
+            notes.append(f"written answers to mark: {', '.join(to_mark)}")
         notes += [f"{r.submission}: {n}" for r in s.notebooks for n in r.notes]
-        per_chapter = [sum(earned[label] for label in columns if EXERCISES[label].chapter == c) for c in chapters]
+        per_chapter = [sum(earned[label] for label in columns if scheme.chapter(label) == c) for c in chapters]
         rows.append([s.id, s.name, *[_number(earned[label]) for label in columns], *map(_number, per_chapter),
                      _number(sum(earned.values())), _number(out_of), "; ".join(notes)])
     return rows
 
 
-def feedback(student: Student, columns: list[str], points: dict[str, float]) -> str:
-    """The Markdown page handed back to one student: every exercise's verdict, detail and hints."""
+def feedback(student: Student, columns: list[str], scheme: Scheme) -> str:
+    """The Markdown page handed back to one student: every exercise's verdict, detail and hints, and marks."""
     title = f"{student.name} ({student.id})" if student.name else student.id
     lines = [f"# Feedback: {title}", ""]
     if not student.notebooks:
@@ -166,18 +208,53 @@ def feedback(student: Student, columns: list[str], points: dict[str, float]) -> 
         lines.append("")
     total = 0.0
     for label in columns:
+        worth, got = scheme.worth(label), scheme.earned(student, label)
+        total += got
+        if label in scheme.written:
+            value, comment = scheme.marks.get((student.id, label), (None, ""))
+            if student.answer(label) is None:
+                lines += [f"## {label} (written): not handed in", ""]
+            elif value is None:
+                lines += [f"## {label} (written): not marked yet (out of {_number(worth)})", ""]
+            else:
+                lines += [f"## {label} (written): {_number(value)} of {_number(worth)}", ""]
+                if comment:
+                    lines += [comment, ""]
+            continue
         v = student.verdict(label)
-        worth = points.get(label, 1.0)
         if v is None:
             lines += [f"## {label}: not handed in", ""]
             continue
-        got = worth if v.status == PASS else 0.0
-        total += got
         lines += [f"## {label}: {v.status} ({_number(got)} of {_number(worth)})", "", v.detail, ""]
         if v.hints:
             lines += ["```text", *v.hints, "```", ""]
-    lines += [f"**Total: {_number(total)} of {_number(sum(points.get(label, 1.0) for label in columns))}**", ""]
+    lines += [f"**Total: {_number(total)} of {_number(sum(scheme.worth(label) for label in columns))}**", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the run's record
+
+def record(results: list[Result]) -> str:
+    """results.json: every notebook's verdicts, notes and written answers, so that the sheet can be
+    written again (new marks, points, class list) or a few notebooks re-run without running them all."""
+    return json.dumps({"format": "coursework-results", "version": 1, "results": [
+        {"submission": r.submission, "notes": r.notes, "unreadable": r.unreadable, "written": r.written,
+         "verdicts": [{"label": v.label, "status": v.status, "detail": v.detail, "hints": list(v.hints)}
+                      for v in r.verdicts.values()]} for r in results]}, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_record(path: Path) -> list[Result]:
+    """The results of an earlier run, from its results.json (ValueError if the file is not one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != "coursework-results" or data.get("version") != 1:
+            raise ValueError("not a results file of the class checker")
+        return [Result(r["submission"], {v["label"]: Verdict(v["label"], v["status"], v["detail"], list(v["hints"]))
+                                         for v in r["verdicts"]},
+                       list(r["notes"]), 0.0, bool(r["unreadable"]), dict(r["written"]))
+                for r in data["results"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: cannot be read as the results of an earlier run ({exc})") from None
 
 
 def safe_file_name(student_id: str) -> str:
@@ -185,5 +262,5 @@ def safe_file_name(student_id: str) -> str:
     return name[:80]
 
 
-__all__ = ["Student", "feedback", "gradebook_rows", "read_class_list", "read_points", "safe_file_name",
-           "student_of", "students", "TAMPERED"]
+__all__ = ["Scheme", "Student", "feedback", "gradebook_rows", "read_class_list", "read_points", "read_record",
+           "record", "safe_file_name", "student_of", "students", "TAMPERED"]

@@ -1,6 +1,7 @@
 """Write the student edition of the chapter notebooks: the exercises without their solutions.
 
     python -m coursework.student_edition OUTDIR                 # notebooks to hand out
+    python -m coursework.student_edition OUTDIR --only 1,2      # a week's hand-out: chapters 1 and 2
     python -m coursework.student_edition --book-source OUTDIR   # a jupyter-book source tree (student book)
     python -m coursework.student_edition --verify-html HTMLDIR  # fail if a built book shows solutions
 
@@ -10,7 +11,9 @@ exercise"). In the student edition of a notebook:
 * every cell tagged ``solution`` is removed: a code cell is replaced by its stub
   (``cell.metadata["nnlib"]["stub"]``: same signature and docstring, body
   ``raise NotImplementedError``), consecutive markdown cells by one
-  "*Write your answer here.*" cell;
+  "*Write your answer here.*" cell, tagged with the exercise's label
+  (``metadata["coursework"]["answer"]``) so that the class checker finds the
+  written answer (the statement cell carries ``["exercise"]``);
 * the ``solution-start`` / ``solution-end`` cells are removed;
 * each ``exercise`` directive becomes a plain heading "### Exercise N.k: title"
   followed by the statement, so that it reads well in Jupyter;
@@ -44,7 +47,6 @@ from pathlib import Path
 
 import nbformat
 
-from tools.requirement_lists import student_requirements  # pyproject.toml's ranges
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -222,6 +224,8 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
             elif not pending_md_placeholder:
                 new = nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER, id=cell.get("id") or f"answer-{index}")
                 new.metadata = _student_metadata(cell)
+                if open_solution:   # the class checker collects the written answer by this label
+                    new.metadata["coursework"] = {"answer": open_solution}
                 emit(new)
                 pending_md_placeholder = True
             continue
@@ -276,6 +280,8 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
         new = nbformat.v4.new_markdown_cell("\n\n".join(p for p in parts if p),
                                             id=cell.get("id") or f"exercise-{index}")
         new.metadata = _student_metadata(cell)
+        if label:
+            new.metadata["coursework"] = {"exercise": label}
         emit(new)
 
     if open_solution is not None:
@@ -293,7 +299,7 @@ def leaks(nb) -> list[str]:
     for i, cell in enumerate(nb.cells, start=1):
         if "solution" in tags(cell):
             problems.append(f"cell {i} is tagged solution")
-        if "stub" in _nnlib(cell):
+        if _nnlib(cell):   # stubs, rubrics: the teacher's metadata
             problems.append(f"cell {i} carries nnlib metadata")
         if cell.cell_type == "markdown":
             d = find_directive(cell.source)
@@ -362,11 +368,34 @@ STUDENT_MODULES = ("__init__.py", "registry.py", "protocol.py", "guard.py", "_ch
                    "ch01.py", "ch02.py", "ch03.py", "ch04.py", "ch05.py", "ch06.py", "ch07.py")
 
 
-def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool = True) -> dict[str, Report]:
-    """The student edition of every notebook in ``chapters`` into ``outdir`` (replaced if it is one)."""
+def select_chapters(spec: str | None, chapters: Path = CHAPTERS) -> list[Path]:
+    """The notebooks of the chapters ``spec`` names ("1,2" or "3-5"; None: all), or ValueError."""
+    notebooks = chapter_notebooks(chapters)
+    if not spec:
+        return notebooks
+    numbers = {int(m[0]) for p in notebooks for m in [re.match(r"\d+", p.stem)] if m}
+    wanted: set[int] = set()
+    for item in (s.strip() for s in spec.split(",")):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+        if not m:
+            raise ValueError(f"--only: {item!r} is not a chapter number or range (for example 1,2 or 3-5)")
+        first, last = int(m[1]), int(m[2] or m[1])
+        missing = sorted(set(range(first, last + 1)) - numbers)
+        if missing or first > last:
+            raise ValueError(f"--only: no chapter {missing[0] if missing else item} (the chapters are "
+                             f"{', '.join(map(str, sorted(numbers)))})")
+        wanted |= set(range(first, last + 1))
+    return [p for p in notebooks if (m := re.match(r"\d+", p.stem)) and int(m[0]) in wanted]
+
+
+def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool = True,
+                  only: str | None = None) -> dict[str, Report]:
+    """The student edition of the notebooks in ``chapters`` (those of ``only``, say "1,2": a week's
+    hand-out) into ``outdir`` (replaced if it is one)."""
+    notebooks = select_chapters(only, chapters)
     _fresh_folder(outdir)
     reports = {}
-    for src in chapter_notebooks(chapters):
+    for src in notebooks:
         reports[src.name] = convert_file(src, outdir / src.name)
     _copy_dirs(chapters, outdir)
     if with_nnlib:
@@ -378,6 +407,7 @@ def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool =
         checkers.mkdir()
         for name in STUDENT_MODULES:
             shutil.copy2(Path(__file__).resolve().parent / name, checkers / name)
+        from tools.requirement_lists import student_requirements  # pyproject.toml's ranges (a repository tool)
         (outdir / "requirements.txt").write_text(student_requirements(), encoding="utf-8")
         (outdir / "README.md").write_text(STUDENT_README.format(title=_book_title()), encoding="utf-8")
     return reports
@@ -549,6 +579,7 @@ def solution_snippets(chapters: Path = CHAPTERS) -> dict[str, list[str]]:
                 minimum = 16
             else:
                 paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", cell.source)]
+                paragraphs += [str(point) for _, point in _nnlib(cell).get("rubric", [])]
                 pieces = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)]
                 minimum = 30
             for piece in map(_norm, pieces):
@@ -593,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verify-html", type=Path, metavar="HTMLDIR",
                         help="check a built student book: exit 1 if any page shows a solution")
     parser.add_argument("--chapters", type=Path, default=CHAPTERS, help="folder of the instructor notebooks")
+    parser.add_argument("--only", metavar="CHAPTERS",
+                        help="only these chapters, for a week's hand-out: numbers or ranges, e.g. 1,2 or 3-5")
     parser.add_argument("--no-nnlib", action="store_true",
                         help="do not copy the nnlib package, requirements.txt and a README next to the notebooks")
     args = parser.parse_args(argv)
@@ -615,9 +648,9 @@ def main(argv: list[str] | None = None) -> int:
             reports = write_book_source(args.book_source)
             outdir = args.book_source
         else:
-            reports = write_edition(args.outdir, args.chapters, with_nnlib=not args.no_nnlib)
+            reports = write_edition(args.outdir, args.chapters, with_nnlib=not args.no_nnlib, only=args.only)
             outdir = args.outdir
-    except ExerciseFormatError as exc:
+    except ValueError as exc:   # ExerciseFormatError included
         print(f"student_edition: {exc}", file=sys.stderr)
         return 1
     total = sum(len(r.exercises) for r in reports.values())

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursework import EXERCISES, protocol
 from coursework import check_submissions as cs
@@ -54,13 +54,17 @@ def gate_weights(gate):
 '''
 
 
-def notebook(*sources: str):
-    nb = new_notebook(cells=[new_code_cell(src, id=f"c{i}") for i, src in enumerate(sources)])
+def notebook(*sources):
+    """A notebook of code cells (strings) and any cells given as such."""
+    cells = [new_code_cell(src) if isinstance(src, str) else src for src in sources]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"c{i}"
+    nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def write(folder: Path, name: str, *sources: str) -> None:
+def write(folder: Path, name: str, *sources) -> None:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook(*sources), path)
@@ -99,7 +103,10 @@ EXPECTED = {  # submission: (statuses, start of the notes)
     "ana/01.ipynb": ([P, P, P], ""),
     "ben/01.ipynb": ([P, F, N], ""),
     "cem/01.ipynb": ([P, P, P], "1 cell raised an error (first: cell 2, ZeroDivisionError: division by zero)"),
-    "dan/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "timed out after 8 s in cell 2; later cells did not run"),
+    "dan/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "timed out after 9 s in cell "),
+    "hal/01.ipynb": ([P, P, P], "cell 2 ran past 4 s and was interrupted; the run went on"),
+    "ivy/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "cell 2 did not stop when interrupted after 4 s; later cells did "
+                                                    "not run"),
     "eli/01.ipynb": (["", "", ""], ""),
     "gus/01.ipynb": (["UNREADABLE"] * 3, "unreadable: not a notebook (JSONDecodeError)"),
     "fay/01.ipynb": (["SYNTAX ERROR", "ERROR", "MISSING"], "3 cells raised an error (first: cell 2, SyntaxError: expected ':' (line 1))"),
@@ -111,7 +118,13 @@ def honest_class(folder: Path) -> None:
     write(folder, "ben/01.ipynb", NEURON, "def tanh_derivative(z):\n    return 1 - z ** 2",
           "def gate_weights(gate):\n    raise NotImplementedError('write your solution here')")
     write(folder, "cem/01.ipynb", NEURON, "1 / 0", TANH, GATES)
-    write(folder, "dan/01.ipynb", NEURON, "while True:\n    pass", TANH, GATES)
+    # Every cell within its 4 s, but the notebook past its 9 s before the last two answers.
+    write(folder, "dan/01.ipynb", NEURON, *["import time\ntime.sleep(2.5)"] * 4, TANH, GATES)
+    # An endless loop costs its own cell's 4 s, not the exercises after it...
+    write(folder, "hal/01.ipynb", NEURON, "while True:\n    pass", TANH, GATES)
+    # ...unless it does not stop when interrupted.
+    write(folder, "ivy/01.ipynb", NEURON, "while True:\n    try:\n        while True:\n            pass\n"
+          "    except KeyboardInterrupt:\n        pass", TANH, GATES)
     write(folder, "eli/01.ipynb", "import numpy as np")
     write(folder, "fay/01.ipynb", "import numpy as np\n" + CHECKS, "def neuron_forward(X, w, b)\n    return X",
           "def tanh_derivative(z):\n    return 1 / 0", "check_gate_weights(gate_weights)",
@@ -130,8 +143,8 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     scratch = tmp_path / "scratch"   # the checker's temporary folders go here (TMPDIR)
     scratch.mkdir()
     out = tmp_path / "results"
-    proc, rows = run_checker(folder, out, "--timeout", "8", "--jobs", "2", "--sandbox", mode,
-                             "--exercises", "ex-01-*", "--details", env=dict(os.environ, TMPDIR=str(scratch)))
+    proc, rows = run_checker(folder, out, "--timeout", "9", "--cell-timeout", "4", "--jobs", "2", "--sandbox", mode,
+                             "--exercises", ",".join(LABELS), "--details", env=dict(os.environ, TMPDIR=str(scratch)))
     assert rows[0] == ["submission", *LABELS, "notes"]
     got = {row[0]: row[1:] for row in rows[1:]}
     assert sorted(got) == sorted(EXPECTED)
@@ -157,17 +170,37 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     # Nothing is left behind: no temporary folder, the submissions untouched.
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in folder.iterdir()) == sorted(["ana", "ben", "cem", "dan", "eli", "fay", "gus",
-                                                                    "notes.txt"])
+                                                                    "hal", "ivy", "notes.txt"])
+    # Re-run only what timed out, with more time: the others' results are kept as they were.
+    before = {row[0]: row for row in rows}
+    proc, rows = run_checker(folder, out, "--timeout", "30", "--cell-timeout", "4", "--jobs", "2",
+                             "--sandbox", mode, "--exercises", ",".join(LABELS), "--rerun-timed-out")
+    assert "re-running the 3 notebook(s) that timed out; the results of 6 other(s) are kept" in proc.stderr
+    after = {row[0]: row for row in rows}
+    assert after["dan/01.ipynb"][1:5] == [P, P, P, ""]
+    assert after["ivy/01.ipynb"][1:4] == [P, "TIMED OUT", "TIMED OUT"]
+    assert {k: v for k, v in after.items() if k not in ("dan/01.ipynb", "hal/01.ipynb", "ivy/01.ipynb")} == \
+        {k: v for k, v in before.items() if k not in ("dan/01.ipynb", "hal/01.ipynb", "ivy/01.ipynb")}
 
 
-def test_the_gradebook_and_the_feedback_of_a_class(tmp_path):
+def written(label: str, text: str, *, tagged: bool = True) -> dict:
+    """The statement of a written exercise and the student's answer under it, as the student edition has them."""
+    statement = new_markdown_cell("### Exercise 1.4: What the bias is for", metadata={"coursework": {"exercise": label}})
+    answer = new_markdown_cell(text, metadata={"coursework": {"answer": label}} if tagged else {})
+    return [statement, answer]
+
+
+def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path):
     mode = sandbox_or_skip()
     folder = tmp_path / "class"
     write(folder, "s001/01_neurons.ipynb", "import numpy as np\nfrom coursework import check_neuron_forward",
-          "check_neuron_forward(neuron_forward)", NEURON, TANH, GATES)
+          "check_neuron_forward(neuron_forward)", NEURON, TANH, GATES,
+          *written("ex-01-bias", "None: at (0, 0) the output is 0.5 ```whatever``` the weights."))
     write(folder, "s002/01_neurons.ipynb", NEURON)
-    write(folder, "s002/01_again.ipynb", NEURON, TANH)   # a second notebook: the best verdict counts
-    write(folder, "s009/01_neurons.ipynb", "def tanh_derivative(z):\n    return z")
+    # A second notebook: the best verdict counts. The answer cell was deleted and another written below.
+    write(folder, "s002/01_again.ipynb", NEURON, TANH, *written("ex-01-bias", "AND and OR.", tagged=False))
+    write(folder, "s009/01_neurons.ipynb", "def tanh_derivative(z):\n    return z",
+          *written("ex-01-bias", "*Write your answer here.*"))
     (tmp_path / "class.csv").write_text("id,name\ns001,Ana Lima\ns002,Ben Ong\ns003,Cem Ak\n")
     (tmp_path / "points.csv").write_text("label,points\nex-01-neuron-forward,2\nex-01-gate-weights,0.5\n")
     out = tmp_path / "grades"
@@ -176,28 +209,72 @@ def test_the_gradebook_and_the_feedback_of_a_class(tmp_path):
     run_checker(folder, out, *args)
     book = read_csv(out / "gradebook.csv")
     assert book == [
-        ["student_id", "name", *LABELS, "chapter 1", "total", "out of", "notes"],
-        ["s001", "Ana Lima", "2", "1", "0.5", "3.5", "3.5", "3.5",
-         "s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, NameError: name 'neuron_forward' is not "
-         "defined)"],
-        ["s002", "Ben Ong", "2", "1", "0", "3", "3", "3.5", ""],
-        ["s003", "Cem Ak", "0", "0", "0", "0", "0", "3.5", "handed in nothing"],
-        ["s009", "", "0", "0", "0", "0", "0", "3.5", "not on the class list"],
+        ["student_id", "name", *LABELS, "ex-01-bias", "chapter 1", "total", "out of", "notes"],
+        ["s001", "Ana Lima", "2", "1", "0.5", "0", "3.5", "3.5", "6.5",
+         "written answers to mark: ex-01-bias; s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, "
+         "NameError: name 'neuron_forward' is not defined)"],
+        ["s002", "Ben Ong", "2", "1", "0", "0", "3", "3", "6.5", "written answers to mark: ex-01-bias"],
+        ["s003", "Cem Ak", "0", "0", "0", "0", "0", "0", "6.5", "handed in nothing"],
+        ["s009", "", "0", "0", "0", "0", "0", "0", "6.5", "not on the class list"],
     ]
     ana = (out / "feedback" / "s001.md").read_text()
     assert ana.startswith("# Feedback: Ana Lima (s001)\n")
-    assert "## ex-01-tanh-derivative: PASS (1 of 1)" in ana and "**Total: 3.5 of 3.5**" in ana
+    assert "## ex-01-tanh-derivative: PASS (1 of 1)" in ana and "**Total: 3.5 of 6.5**" in ana
     assert "the answer (cell 3) is below its check cell (cell 2)" in ana
     assert "its check cell was deleted (the grade does not need it)" in ana
+    assert "## ex-01-bias (written): not marked yet (out of 3)" in ana
     ben = (out / "feedback" / "s002.md").read_text()
     assert "## ex-01-gate-weights: not handed in" in ben
     assert (out / "feedback" / "s003.md").read_text().endswith("No notebook was handed in.\n")
     s009 = (out / "feedback" / "s009.md").read_text()
     assert "## ex-01-tanh-derivative: FAIL (0 of 1)" in s009 and "wrong values of the derivative" in s009
+    # A page per student with each written answer, as typed, beside the rubric.
+    page = (out / "written" / "s001.md").read_text()
+    assert "````text\nNone: at (0, 0) the output is 0.5 ```whatever``` the weights.\n````" in page
+    assert "Rubric (out of 3):" in page and "- [ ] (1) None of the four gates." in page
+    assert "AND and OR." in (out / "written" / "s002.md").read_text()
+    assert "*No answer written.*" in (out / "written" / "s009.md").read_text()
+    marks = read_csv(out / "written-marks.csv")
+    assert marks == [["student_id", "label", "marks", "out of", "comment"],
+                     ["s001", "ex-01-bias", "", "3", ""], ["s002", "ex-01-bias", "", "3", ""],
+                     ["s009", "ex-01-bias", "", "3", ""]]
     # A second run on the same folder changes nothing.
     first = {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     run_checker(folder, out, *args)
     assert {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first
+    # The teacher marks the written answers; the sheet takes them in without running a notebook.
+    marks[1][2:] = ["2", "3", "Say where the boundary must pass."]
+    marks[2][2] = "0"
+    with open(out / "written-marks.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(marks)
+    proc, _ = run_checker(folder, out, *args, "--sheet-only")
+    assert "Checking" not in proc.stderr
+    book = read_csv(out / "gradebook.csv")
+    assert book[1][5:9] == ["2", "5.5", "5.5", "6.5"] and book[2][5:9] == ["0", "3", "3", "6.5"]
+    assert "## ex-01-bias (written): 2 of 3\n\nSay where the boundary must pass." in \
+        (out / "feedback" / "s001.md").read_text()
+    assert read_csv(out / "written-marks.csv") == marks   # the teacher's sheet is kept as it is
+    assert re.search(r"^s001 .* 2/3 +5.5/6.5", proc.stdout, re.M), proc.stdout
+    # Marks the rubric does not allow are refused, with the line.
+    marks[2][2] = "4"
+    with open(out / "written-marks.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(marks)
+    proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(folder), "--out", str(out),
+                           *args, "--sheet-only"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2 and "written-marks.csv, line 3: 4 marks for ex-01-bias, which is out of 3" \
+        in proc.stderr
+
+
+def test_limits_are_suggested_from_a_run_of_the_teachers_notebooks(tmp_path):
+    mode = sandbox_or_skip()
+    write(tmp_path / "chapters", "01_neurons.ipynb", NEURON, "import time\ntime.sleep(1)", TANH)
+    proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(tmp_path / "chapters"),
+                           "--suggest-limits", "--sandbox", mode], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^01_neurons.ipynb  \d+\.\d  cell 2: 1\.\d s$", proc.stdout, re.M), proc.stdout
+    assert "suggested, for --jobs 1: --timeout 60 --cell-timeout 30" in proc.stdout
+    assert not (tmp_path / "chapters-results").exists()   # it grades nothing
 
 
 def test_without_bubblewrap_the_run_stops_unless_asked(tmp_path):
@@ -245,7 +322,7 @@ def test_whose_notebook_it_is_and_what_the_class_files_say(tmp_path):
     with pytest.raises(ValueError, match="not a number"):
         sheet.read_points(points)
     points.write_text("ex-99-nothing,1\n")
-    with pytest.raises(ValueError, match="is not an exercise"):
+    with pytest.raises(ValueError, match="is not a coding exercise"):
         sheet.read_points(points)
 
 
@@ -308,10 +385,11 @@ def test_a_real_chapter_teacher_passes_and_student_edition_is_not_done(tmp_path)
     se.convert_file(chapter, folder / "student" / chapter.name)
     _, rows = run_checker(folder, tmp_path / "results", "--timeout", "300", "--jobs", "2",
                           "--sandbox", mode, "--exercises", "ex-01-*")
+    # The written exercise's answer cell is the student edition's (the instructor's holds the solution).
     assert rows == [
-        ["submission", *LABELS, "notes"],
-        [f"student/{chapter.name}", *[N] * 3, ""],
-        [f"teacher/{chapter.name}", *[P] * 3, ""],
+        ["submission", *LABELS, "ex-01-bias", "notes"],
+        [f"student/{chapter.name}", *[N] * 3, "NO ANSWER", ""],
+        [f"teacher/{chapter.name}", *[P] * 3, "", ""],
     ]
 
 

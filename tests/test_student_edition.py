@@ -22,6 +22,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from helpers import ROOT
 from coursework import EXERCISES
 from coursework import student_edition as se
+from coursework import written
+from tools.requirement_lists import student_requirements
 
 CHAPTERS = ROOT / "chapters"
 
@@ -254,8 +256,39 @@ def test_every_chapter_is_converted(edition):
     # the checkers the check cells import, and none of the teacher's tools
     assert sorted(p.name for p in (out / "coursework").iterdir()) == sorted(se.STUDENT_MODULES)
     # pyproject.toml's ranges (tests/test_requirements.py checks the list itself)
-    assert (out / "requirements.txt").read_text(encoding="utf-8") == se.student_requirements()
-    assert "numpy>=" in se.student_requirements() and "jupyterlab>=" in se.student_requirements()
+    assert (out / "requirements.txt").read_text(encoding="utf-8") == student_requirements()
+    assert "numpy>=" in student_requirements() and "jupyterlab>=" in student_requirements()
+
+
+def test_every_written_exercise_has_a_rubric_and_an_answer_cell_the_checker_finds(edition):
+    out, _ = edition
+    exercises = written.written_exercises()
+    every = [label for src in se.chapter_notebooks() for label in _exercise_labels(nbformat.read(src, as_version=4))]
+    assert list(exercises) == [label for label in every if label not in EXERCISES]
+    assert written.exercise_order() == every
+    for label, w in exercises.items():
+        assert w.rubric and all(marks > 0 and len(point) > 10 for marks, point in w.rubric), label
+    handed_out = {}
+    for path in sorted(out.glob("*.ipynb")):
+        handed_out.update(written.collect(path, list(exercises)))
+        for cell in nbformat.read(path, as_version=4).cells:
+            assert "rubric" not in json.dumps(cell.metadata), (path.name, cell.metadata)
+    assert handed_out == {label: "" for label in exercises}   # every one found, none answered yet
+    # The rubric is the teacher's: its sentences count as pieces of the solution.
+    rubric = " ".join(point for _, point in exercises["ex-04-dead-unit"].rubric)
+    assert any(piece in se._norm(rubric) for piece in se.solution_snippets()["04_training"])
+
+
+def test_a_weeks_hand_out_holds_only_its_chapters(tmp_path):
+    assert [p.name[:2] for p in se.select_chapters("1,2")] == ["01", "02"]
+    assert [p.name[:2] for p in se.select_chapters("3-5")] == ["03", "04", "05"]
+    with pytest.raises(ValueError, match="no chapter 9"):
+        se.select_chapters("9")
+    with pytest.raises(ValueError, match="not a chapter number or range"):
+        se.select_chapters("one")
+    reports = se.write_edition(tmp_path / "week1", only="1", with_nnlib=False)
+    assert sorted(reports) == ["01_neurons.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "week1").glob("*.ipynb")) == ["01_neurons.ipynb"]
 
 
 async def _run_all(paths: list[Path], folder: Path, parallel: int = 2):
