@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import linecache
 import re
 import warnings
 from typing import Any, Callable, Iterator, Sequence
@@ -114,6 +115,37 @@ def run_checks(label: str, body: Callable[[], int], forbidden: Sequence[str] = (
     return Verdict(label, status, detail, hints)
 
 
+# A notebook cell's code, as IPython compiles it: /tmp/ipykernel_<pid>/<hash>.py, or <ipython-input-...>;
+# in the class checker's answer process, as cloudpickle rebuilt it from the cell: <dynamic-code>.
+_CELL_FILE = re.compile(r"ipykernel_\d+[/\\]\d+\.py$|^<ipython-input-|^<dynamic-code>$")
+
+
+def answer_line(exc: BaseException) -> tuple[str, int, str] | None:
+    """(function, line in its cell, that line's code or "") of the deepest frame of the reader's own code."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if _CELL_FILE.search(code.co_filename):
+            found = (code.co_name, tb.tb_lineno, linecache.getline(code.co_filename, tb.tb_lineno).strip()[:160])
+        tb = tb.tb_next
+    return found
+
+
+def _raised_hints(exc: BaseException) -> list[str]:
+    """Where the reader's code raised (the line, which %xmode minimal hides), and what a known error means."""
+    hints = []
+    where = getattr(exc, "answer_line", None) or answer_line(exc)
+    if where:
+        function, line, text = where
+        hints.append(f"the error came from line {line} of the cell that defines {function}"
+                     + (f": {text}" if text else ""))
+    if type(exc).__name__ == "TypeError" and "converted to Python scalars" in str(exc):
+        hints.append("a function of the math module (math.exp, math.tanh, ...) takes one number, not an array: "
+                     "use NumPy's (np.exp, np.tanh, ...), which work element by element")
+    return hints
+
+
 def _one_line(obj: Any, limit: int = 300) -> str:
     """First line of a message, without memory addresses, cut to ``limit`` characters."""
     lines = str(obj).strip().splitlines()
@@ -162,7 +194,7 @@ def _call(func: Callable[..., Any], name: str, args: Sequence[Any], where: Seque
                 raise _Failure(_forbidden_reason(name, used), list(where)) from None
             message = _one_line(exc)
             raise _Failure(f"{name} raised {type(exc).__name__}" + (f": {message}" if message else ""),
-                           list(where)) from None
+                           list(where) + _raised_hints(exc)) from None
     if record is not None:
         if record.forbidden:
             raise _Failure(_forbidden_reason(name, record.forbidden[0]), list(where))
@@ -290,7 +322,12 @@ def _constant_hint(got: np.ndarray, expected: np.ndarray) -> list[str]:
 def _value_hints(got: np.ndarray, expected: np.ndarray, shown: bool) -> list[str]:
     """``expected = ...`` / ``got = ...`` lines, plus the first differing entry for big arrays."""
     if shown or expected.size <= 8:
-        return _field("expected", expected) + _field("got     ", got)
+        lines = _field("expected", expected) + _field("got     ", got)
+        if got.shape == expected.shape and _fmt(got) == _fmt(expected):   # equal to the decimals shown
+            index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
+            lines.append(f"they differ beyond the four decimals shown: at index {index}, expected "
+                         f"{float(expected[index]):.12g}, got {float(got[index]):.12g}")
+        return lines
     diff = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
     index = tuple(int(i) for i in np.argwhere(diff)[0])
     return (_field("expected", expected, threshold=8) + _field("got     ", got, threshold=8)

@@ -107,9 +107,11 @@ def check_dense_backward(dense_backward: Callable[[np.ndarray, np.ndarray, np.nd
     def body() -> int:
         g = _gen(302)
         cases = [
-            ("the first example", dict(X=np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]),
+            # 4 samples, 3 inputs, 2 outputs: the three gradients and their transposes all differ in shape.
+            ("the first example", dict(X=np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, -1.0],
+                                                   [2.0, 1.0, 0.0]]),
                                        W=np.array([[0.5, -1.0], [0.25, 0.5], [-0.5, 1.0]]),
-                                       grad=np.array([[1.0, -1.0], [0.5, 2.0]])), True),
+                                       grad=np.array([[1.0, -1.0], [0.5, 2.0], [-1.0, 0.5], [0.0, 1.0]])), True),
         ] + [
             (f"hidden test {k}", dict(X=g.normal(size=(n, n_in)), W=g.normal(size=(n_in, n_out)),
                                       grad=g.normal(size=(n, n_out))), False)
@@ -153,13 +155,16 @@ def check_dense_backward(dense_backward: Callable[[np.ndarray, np.ndarray, np.nd
                 def shape_hint(shape, key=key, e=e):
                     others = {k: v.shape for k, v in expected.items() if k != key}
                     same = [k for k, s in others.items() if s == shape]
+                    if shape == e.shape[::-1] and len(shape) == 2 and same:
+                        return (f"{key} is transposed, or it is {same[0]}: {key} has the shape of {like[key]}, "
+                                f"{e.shape}, and the arrays go in the order (dX, dW, db)")
+                    if shape == e.shape[::-1] and len(shape) == 2:
+                        return f"{key} is transposed: it has the shape of {like[key]}, {e.shape}"
                     if same:
                         return (f"that is the shape of {same[0]}: are the three arrays returned in the order "
                                 "(dX, dW, db)?")
                     if shape == (1,) + e.shape:
                         return f"{key} must have shape {e.shape} like {like[key]}: sum without keepdims"
-                    if shape == e.shape[::-1] and len(shape) == 2:
-                        return f"{key} is transposed"
                     return f"{key} has the shape of {like[key]}, {e.shape}"
 
                 _check_array(

@@ -176,6 +176,9 @@ def check_adam_step(adam_step: Callable[..., tuple]) -> int:
             candidates=[
                 (lambda m=m_exp, c1=c1: m / c1, "return m itself, not the bias-corrected m_hat: the correction "
                                                 "is only used for the step"),
+                (lambda m=m_exp, b1=b1: m / (1 - b1), "you returned m / (1 - beta1), the form nnlib's Adam keeps "
+                                                      "inside (it folds the corrections into the step): return "
+                                                      "the running average m itself"),
                 (lambda m=m, g=g, b1=b1: b1 * g + (1 - b1) * m, "beta1 and (1 - beta1) are swapped: "
                                                                 "m = beta1 * m + (1 - beta1) * g"),
             ],
@@ -186,6 +189,9 @@ def check_adam_step(adam_step: Callable[..., tuple]) -> int:
             candidates=[
                 (lambda v=v_exp, c2=c2: v / c2, "return v itself, not the bias-corrected v_hat: the correction "
                                                 "is only used for the step"),
+                (lambda v=v_exp, b2=b2: v / (1 - b2), "you returned v / (1 - beta2), the form nnlib's Adam keeps "
+                                                      "inside (it folds the corrections into the step): return "
+                                                      "the running average v itself"),
                 (lambda v=v, g=g, b2=b2: b2 * v + (1 - b2) * g, "v averages the squared gradients: "
                                                                 "v = beta2 * v + (1 - beta2) * g**2"),
                 (lambda v=v, g=g, b2=b2: b2 * g * g + (1 - b2) * v, "beta2 and (1 - beta2) are swapped"),

@@ -19,7 +19,8 @@ from .registry import exercise
 
 
 @exercise("ex-07-softmax", answers=("stable_softmax",),
-          forbidden=("nnlib.activations.softmax", "nnlib.activations.Softmax.forward", "nnlib.activations.Softmax._forward", "scipy.special.softmax",))
+          forbidden=("nnlib.activations.softmax", "nnlib.activations.Softmax.forward", "nnlib.activations.Softmax._forward",
+                     "nnlib.losses.SoftmaxCrossEntropy.log_softmax", "scipy.special.softmax",))
 def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> int:
     """Check ``stable_softmax(Z)``: the softmax of every row of ``Z``, without overflow.
 
@@ -60,10 +61,11 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
             inputs = dict(Z=Z)
             where = _describe(inputs, shown)
             got = _call_on(stable_softmax, name, inputs, where,
-                           warning_hint="subtract each row's own largest logit before np.exp: "
-                                        "Z - Z.max(axis=1, keepdims=True) (without the shift np.exp overflows; "
-                                        "with the largest logit of the whole array, a row far below it "
-                                        "underflows to 0 / 0)")
+                           warning_hint="np.exp overflows on large logits. The softmax of a row does not "
+                                        "change when the same number is subtracted from all its logits: choose "
+                                        "that number so that no exponential can overflow, row by row (one "
+                                        "number for the whole array makes a row far below it underflow to "
+                                        "0 / 0)")
             expected = softmax(Z)
 
             def shape_hint(shape, Z=Z):
@@ -74,6 +76,10 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
             def by_columns(Z=Z):
                 e = np.exp(Z - Z.max(axis=0, keepdims=True))
                 return e / e.sum(axis=0, keepdims=True)
+
+            def neither_keepdims(Z=Z):
+                e = np.exp(Z - Z.max(axis=1))
+                return e / e.sum(axis=1)
 
             def no_keepdims(Z=Z):
                 e = np.exp(Z - Z.max(axis=1))
@@ -92,10 +98,12 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
                     (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)) / np.exp(Z - Z.max(axis=1, keepdims=True))
                      .sum(), "the whole array sums to 1: divide each row by its own sum, "
                              "e.sum(axis=1, keepdims=True)"),
-                    (no_keepdims, "Z.max(axis=1) without keepdims=True is subtracted column by column; "
-                                  "use Z.max(axis=1, keepdims=True)"),
-                    (sum_no_keepdims, "e.sum(axis=1) without keepdims=True divides column by column; "
-                                      "use e.sum(axis=1, keepdims=True)"),
+                    (neither_keepdims, "the row maxima and the row sums both lost their axis (shape (n,), not "
+                                       "(n, 1)), so they are applied column by column: keepdims"),
+                    (no_keepdims, "the row maxima lost their axis (shape (n,), not (n, 1)), so they are "
+                                  "subtracted column by column: keepdims"),
+                    (sum_no_keepdims, "the row sums lost their axis (shape (n,), not (n, 1)), so they divide "
+                                      "column by column: keepdims"),
                     (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)), "the exponentials are not normalised: "
                                                                             "divide by their row sums"),
                 ],
@@ -106,7 +114,8 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
 
 
 @exercise("ex-07-cross-entropy", answers=("cross_entropy_from_logits",),
-          forbidden=("nnlib.losses.SoftmaxCrossEntropy._value", "nnlib.losses.SoftmaxCrossEntropy._value_and_grad", "scipy.special.log_softmax", "scipy.special.logsumexp", "sklearn.metrics.log_loss",))
+          forbidden=("nnlib.losses.SoftmaxCrossEntropy._value", "nnlib.losses.SoftmaxCrossEntropy._value_and_grad",
+                     "nnlib.losses.SoftmaxCrossEntropy.log_softmax", "scipy.special.log_softmax", "scipy.special.logsumexp", "sklearn.metrics.log_loss",))
 def check_cross_entropy_from_logits(cross_entropy_from_logits: Callable[[np.ndarray, np.ndarray], float]) -> int:
     """Check ``cross_entropy_from_logits(Z, y)``: the mean cross-entropy of logits and integer labels.
 
@@ -160,6 +169,9 @@ def check_cross_entropy_from_logits(cross_entropy_from_logits: Callable[[np.ndar
                         else "return the mean over the samples, a single number")
                 raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected one number",
                                where + [hint])
+            if a.ndim != 0:
+                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected a float",
+                               where + ["take the number out of the array: float(...) or .item()"])
             value = float(a.reshape(-1)[0])
             if not np.isfinite(value):
                 raise _Failure(f"the loss is {value} on {case}", where + [f"expected {expected:.4f}"])
@@ -233,6 +245,9 @@ def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, i
             where = _describe(inputs, shown)
             got = _call_on(confusion_matrix, name, inputs, where)
             expected = reference(y_true, y_pred, k)
+            if not isinstance(got, np.ndarray):
+                raise _Failure(f"{name} returned a {type(got).__name__} on {case}; expected a NumPy array",
+                               where + ["build the counts in an array, np.zeros((k, k), dtype=int), and return it"])
 
             def fancy(y_true=y_true, y_pred=y_pred, k=k):
                 C = np.zeros((k, k))

@@ -211,7 +211,11 @@ class RemoteAnswer:
                 warnings.warn(str(message)[:300], cls, stacklevel=2)
             raised = reply.get("raised")
             if raised:
-                raise _exception(str(raised.get("type", "Exception")), str(raised.get("message", ""))[:300])
+                exc = _exception(str(raised.get("type", "Exception")), str(raised.get("message", ""))[:300])
+                line = raised.get("line")
+                if isinstance(line, list) and len(line) == 2 and isinstance(line[1], int):
+                    exc.answer_line = (str(line[0])[:80], line[1], "")
+                raise exc
             if "result" not in reply:
                 raise protocol.ProtocolError("no result")
             return protocol.decode(reply["result"])

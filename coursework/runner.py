@@ -325,6 +325,7 @@ def write_frame(fd: int, payload: bytes) -> None:
 def _call_answer(request: dict[str, Any], folder: Path, workdir: Path) -> dict[str, Any]:
     """In the child: load the answers, call one under the watch, describe what came back."""
     from . import protocol
+    from ._checking import answer_line
     from .guard import ForbiddenCall, watch
     from .registry import EXERCISES
 
@@ -349,6 +350,7 @@ def _call_answer(request: dict[str, Any], folder: Path, workdir: Path) -> dict[s
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", ResourceWarning)
         returned = False
+        raised = None
         with watch(entry.forbidden) as record:
             try:
                 with open(folder / f"{entry.label}.pkl", "rb") as fh:
@@ -362,6 +364,11 @@ def _call_answer(request: dict[str, Any], folder: Path, workdir: Path) -> dict[s
                 response["raised"] = {"type": "NotImplementedError", "message": str(exc)[:300]}
             except BaseException as exc:  # noqa: BLE001 - everything the answer raises is reported
                 response["raised"] = {"type": type(exc).__name__, "message": str(exc)[:300]}
+                raised = exc
+    if raised is not None:   # outside the watch, which forbids the checker's own code
+        where = answer_line(raised)   # the function and the line in its cell (the source stays behind)
+        if where:
+            response["raised"]["line"] = [where[0][:80], where[1]]
     if returned:
         try:
             response["result"] = protocol.encode(result)

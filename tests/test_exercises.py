@@ -258,6 +258,9 @@ def test_dense_backward_wrong_answers(capsys):
                 "db has shape (1, 2)", "sum without keepdims")
     assert_fail(run(check, lambda X, W, G: (X.T @ G, G @ W.T, G.sum(axis=0)), capsys=capsys), label,
                 "dX has shape (3, 2)", "the order (dX, dW, db)")
+    # the first example's shapes all differ: a transposed dW is called that, not a swapped dX
+    assert_fail(run(check, lambda X, W, G: (G @ W.T, G.T @ X, G.sum(axis=0)), capsys=capsys), label,
+                "dW has shape (2, 3) on the first example", "dW is transposed: it has the shape of W, (3, 2)")
     assert_fail(run(check, lambda X, W, G: (G @ W.T, 2 * X.T @ G, G.sum(axis=0)), capsys=capsys), label,
                 "wrong values of dW", "2 times the expected", "gradient check of dW")
     # the classic mistakes: averaging db or dW, and a missing transpose that only a square W reveals
@@ -566,17 +569,28 @@ def test_stable_softmax_wrong_answers(capsys):
     # the classic mistakes: no shift (overflow), the wrong axis, the whole array's maximum
     assert_fail(run(check, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True), capsys=capsys), label,
                 "Z = [[1000. 1001. 1002.]]", "caused a warning: RuntimeWarning: overflow encountered in exp",
-                "subtract each row's own largest logit")
+                "np.exp overflows on large logits", "row by row")
     assert_fail(run(check, lambda Z: _softmax_rows(Z.T).T, capsys=capsys), label, "each column sums to 1")
     global_max = lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(axis=1, keepdims=True)  # noqa: E731
     assert_fail(run(check, global_max, capsys=capsys), label, "a hidden test case with Z of shape (3, 2)",
-                "invalid value encountered in divide", "underflows to 0 / 0")
+                "invalid value encountered in divide", "underflow to 0 / 0")
 
     def no_keepdims(Z):  # a ValueError when n != k, wrong values on a square Z
         e = np.exp(Z - Z.max(axis=1)) if Z.shape[0] == Z.shape[1] else np.exp(Z - Z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
-    assert_fail(run(check, no_keepdims, capsys=capsys), label, "on the chapter's logits", "without keepdims")
+    assert_fail(run(check, no_keepdims, capsys=capsys), label, "on the chapter's logits",
+                "the row maxima lost their axis")
+
+    def neither_keepdims(Z):
+        e = np.exp(Z - Z.max(axis=1)) if Z.shape[0] == Z.shape[1] else np.exp(Z - Z.max(axis=1, keepdims=True))
+        return e / (e.sum(axis=1) if Z.shape[0] == Z.shape[1] else e.sum(axis=1, keepdims=True))
+
+    assert_fail(run(check, neither_keepdims, capsys=capsys), label, "the row maxima and the row sums both lost")
+    # nnlib's log-softmax is the library's version too
+    from nnlib.losses import SoftmaxCrossEntropy
+    assert_fail(run(check, lambda Z: np.exp(SoftmaxCrossEntropy.log_softmax(Z)), capsys=capsys), label,
+                "calls nnlib.losses.SoftmaxCrossEntropy.log_softmax")
 
 
 def _ce(Z, y):
@@ -587,6 +601,8 @@ def _ce(Z, y):
 
 def test_cross_entropy_wrong_answers(capsys):
     label, check = "ex-07-cross-entropy", ex.check_cross_entropy_from_logits
+    assert_fail(run(check, lambda Z, y: np.array([_ce(Z, y)]), capsys=capsys), label,
+                "returned an array of shape (1,)", "expected a float", "float(...)")
     assert_fail(run(check, lambda Z, y: 2.3, capsys=capsys), label, "wrong loss on the chapter's three samples",
                 "expected 0.9511, got 2.3000")
     assert_fail(run(check, lambda Z, y: np.full(len(y), _ce(Z, y)), capsys=capsys), label,
@@ -616,6 +632,8 @@ def _confusion(y_true, y_pred, k):
 
 def test_confusion_matrix_wrong_answers(capsys):
     label, check = "ex-07-confusion-matrix", ex.check_confusion_matrix
+    assert_fail(run(check, lambda a, b, k: _confusion(a, b, k).tolist(), capsys=capsys), label,
+                "returned a list on the first example; expected a NumPy array")
     assert_fail(run(check, lambda a, b, k: np.ones((k, k)), capsys=capsys), label,
                 "wrong values of the confusion matrix on the first example", "every value you returned is the same")
     assert_fail(run(check, lambda a, b, k: _confusion(a, b, k).ravel(), capsys=capsys), label,
@@ -842,3 +860,42 @@ def test_hint_values_too_small_for_four_decimals_show_in_full():
     assert _checking._field("eps", 1e-4) == ["eps = 0.0001"]
     assert _checking._field("lr", 0.0) == ["lr = 0.0"]
     assert _checking._describe({"eps": 1e-8, "t": 3}, shown=False) == ["input: a hidden test case with eps = 1e-08, t = 3"]
+
+
+def _in_a_cell(source: str, cell: str = "/tmp/ipykernel_7/4242.py") -> dict:
+    """Run ``source`` as IPython runs a cell (its file name, its lines in linecache)."""
+    import linecache
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
+    namespace: dict = {"np": np}
+    exec(compile(source, cell, "exec"), namespace)
+    return namespace
+
+
+def test_an_exception_shows_the_line_of_the_answer_and_what_a_known_error_means(capsys):
+    cell = _in_a_cell("import math\n\ndef tanh_derivative(z):\n    t = math.tanh(z)\n    return 1 - t * t\n")
+    out = run(ex.check_tanh_derivative, cell["tanh_derivative"], capsys=capsys)
+    assert_fail(out, "ex-01-tanh-derivative", "tanh_derivative raised TypeError",
+                "the error came from line 4 of the cell that defines tanh_derivative: t = math.tanh(z)",
+                "takes one number, not an array: use NumPy's")
+    # An error in a helper of the cell names the helper's line.
+    cell = _in_a_cell("def helper(z):\n    return z / 0.0 + {}[1]\n\ndef tanh_derivative(z):\n    return helper(z)\n")
+    out = run(ex.check_tanh_derivative, cell["tanh_derivative"], capsys=capsys)
+    assert_fail(out, "ex-01-tanh-derivative", "raised KeyError",
+                "the error came from line 2 of the cell that defines helper: return z / 0.0 + {}[1]")
+
+
+def test_values_equal_to_four_decimals_show_where_they_differ(capsys):
+    def almost(X, w, b):
+        z = X @ w + b
+        return np.exp(-np.logaddexp(0.0, -z)) + 1e-7
+    out = run(ex.check_neuron_forward, almost, capsys=capsys)
+    assert_fail(out, "ex-01-neuron-forward", "wrong values", "they differ beyond the four decimals shown: at index")
+
+
+def test_copying_the_librarys_rearranged_adam_is_named(capsys):
+    def rearranged(p, g, m, v, t, lr, b1, b2, eps):
+        p_new, m_new, v_new = _adam(p, g, m, v, t, lr, b1, b2, eps)
+        return p_new, m_new / (1 - b1), v_new / (1 - b2)
+    out = run(ex.check_adam_step, rearranged, capsys=capsys)
+    assert_fail(out, "ex-06-adam-step", "wrong values of the new m")
+    assert "the form nnlib's Adam keeps" in out or "not the bias-corrected m_hat" in out
