@@ -53,8 +53,8 @@ from .protocol import NOT_DONE, PASS, UNREADABLE
 from .sandbox import ROOT, ControlGroup, Limits, bwrap_works
 from .sheet import (Scheme, Student, feedback, gradebook_rows, read_class_list, read_points, read_record, record,
                     safe_file_name, students)
-from .written import MARKS_FILE, Written, collect, exercise_order, marking_page, marks_rows, read_marks, \
-    written_exercises
+from .written import MARKS_FILE, Written, collect, exercise_order, exercise_titles, marking_page, marks_rows, \
+    read_marks, written_exercises
 
 RECORD = "results.json"   # the run's record: what --sheet-only and --rerun-timed-out start from
 
@@ -259,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         class_list = read_class_list(args.class_list) if args.class_list else None
         points = read_points(args.points) if args.points else {}
         written_all = written_exercises()
-        scheme = Scheme(points, {label: w for label, w in written_all.items() if label in columns})
+        statements = {label: w.statement for label, w in written_all.items()}
+        scheme = Scheme(points, {label: w for label, w in written_all.items() if label in columns},
+                        titles=exercise_titles())
         if (out / MARKS_FILE).is_file():
             scheme.marks = read_marks(out / MARKS_FILE, written_all)
         if args.sheet_only or args.rerun_timed_out:
@@ -267,9 +269,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{out / RECORD} does not exist: run the class checker once without "
                                  f"{'--sheet-only' if args.sheet_only else '--rerun-timed-out'} first")
             previous = read_record(out / RECORD)
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
+    except (ValueError, OSError) as exc:   # a file of the teacher's: the message alone, not the usage
+        print(f"check_submissions: {exc}", file=sys.stderr)
+        return 2
     if args.sheet_only:
+        # The written answers are read again (nothing runs for that): an answer changed since counts.
+        for r in previous:
+            path = folder / r.submission
+            if not r.unreadable and path.is_file() and not path.is_symlink():
+                r.written = collect(path, list(written_all), statements)
         write_sheet(out, previous, class_list, columns, scheme, written_all, args.details)
         return 0
     cores = os.cpu_count() or 1
@@ -306,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = [r for r in previous if r.submission not in timed_out]
         submissions = [(path, name) for path, name in submissions if name in timed_out]
         refused = skipped = []   # the last run's rows of refused entries are kept
-        print(f"re-running the {len(submissions)} notebook(s) that timed out; the results of {len(kept)} "
-              f"other(s) are kept from {out / RECORD}", file=sys.stderr)
+        print(f"re-running the {len(submissions)} notebook(s) that timed out or had a cell interrupted; the "
+              f"results of {len(kept)} other(s) are kept from {out / RECORD}", file=sys.stderr)
     for line in refused:
         print(f"refused: {clean(line)}", file=sys.stderr)
     if skipped:
@@ -327,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         path, name = item
         r = grade(path, name, opts, columns)
         if not r.unreadable:
-            r.written = collect(path, list(written_all))
+            r.written = collect(path, list(written_all), statements)
         with lock:
             results.append(r)
             passed = sum(v.status == PASS for v in r.verdicts.values())
@@ -383,7 +391,7 @@ def write_sheet(out: Path, results: list[Result], class_list: list[tuple[str, st
     if details:
         for s in class_:
             for label in columns:
-                verdict = s.verdict(label)
+                verdict = s.verdict(label) if label not in scheme.written else None
                 if verdict is not None and verdict.status != PASS:
                     print(f"{clean(s.id)}  {label}: {verdict.status} - {clean(verdict.detail)}")
                     for line in "\n".join(verdict.hints).splitlines():
@@ -406,7 +414,7 @@ def write_sheet(out: Path, results: list[Result], class_list: list[tuple[str, st
         wanted = []
         for s in class_:
             answers = {label: s.answer(label) for label in labels}
-            wanted += [(s.id, label) for label in labels if answers[label] is not None]
+            wanted += [(s.id, label) for label in labels if answers[label]]   # an answer to mark
             if any(a is not None for a in answers.values()):
                 page = marking_page(s.id, s.name, labels, scheme.written, answers, scheme.marks)
                 (out / "written" / f"{files[s.id]}.md").write_text(page, encoding="utf-8")

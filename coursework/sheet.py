@@ -22,7 +22,6 @@ verdict with its full hint, to hand back).
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from .grading import Result
 from .protocol import (ERROR, FAIL, MISSING, NOT_DONE, NOT_RUN, PASS, SYNTAX_ERROR, TAMPERED, TIMED_OUT, UNREADABLE,
                        Verdict)
 from .registry import EXERCISES
-from .written import Written
+from .written import Written, read_table
 
 # Which verdict counts when a student's notebooks disagree: the best, in this order.
 _RANK = [PASS, FAIL, ERROR, NOT_DONE, TIMED_OUT, NOT_RUN, SYNTAX_ERROR, MISSING, TAMPERED, UNREADABLE, ""]
@@ -50,11 +49,21 @@ class Student:
         """The best verdict of ``label`` among the student's notebooks (None: in none of them)."""
         found = [r.verdicts[label] for r in self.notebooks if label in r.verdicts]
         if not found:
-            unreadable = [r for r in self.notebooks if r.unreadable]
+            unreadable = self.unreadable(label)
             if unreadable:   # it may have held the exercise: say so rather than "not handed in"
-                return Verdict(label, UNREADABLE, f"{unreadable[0].submission}: " + "; ".join(unreadable[0].notes))
+                return Verdict(label, UNREADABLE, f"{unreadable.submission}: " + "; ".join(unreadable.notes))
             return None
         return min(found, key=lambda v: _RANK.index(v.status) if v.status in _RANK else len(_RANK))
+
+    def unreadable(self, label: str) -> Result | None:
+        """An unreadable notebook of the student's that may hold ``label``: its file name names no other
+        chapter (``02_layers.ipynb`` holds chapter 2's exercises only)."""
+        chapter = int(label[3:5]) if label[3:5].isdigit() else None
+        for r in self.notebooks:
+            named = re.match(r"(?:.*_)?0*(\d+)_", r.submission.rsplit("/", 1)[-1])
+            if r.unreadable and (named is None or chapter is None or int(named[1]) == chapter):
+                return r
+        return None
 
     def answer(self, label: str) -> str | None:
         """The student's written answer to ``label`` (None: in no notebook; the first one written wins)."""
@@ -72,7 +81,7 @@ def student_of(submission: str, known: list[str] | tuple[str, ...] = ()) -> str:
     parts = submission.split("/")
     if len(parts) > 1:
         return parts[0]
-    listed = [sid for sid in known if re.match(re.escape(sid) + r"[_.]", parts[0])]
+    listed = [sid for sid in known if re.match(re.escape(sid) + r"[_.]", parts[0], re.IGNORECASE)]
     if listed:
         return max(listed, key=len)
     return re.split(r"[_.]", parts[0], maxsplit=1)[0] or parts[0]
@@ -80,9 +89,7 @@ def student_of(submission: str, known: list[str] | tuple[str, ...] = ()) -> str:
 
 def read_class_list(path: Path) -> list[tuple[str, str]]:
     """(id, name) for every student of a class list: CSV with an id column (and a name column), or one ID per line."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows = list(csv.reader(text.splitlines()))
-    rows = [r for r in rows if r and any(c.strip() for c in r)]
+    rows = read_table(path)
     if not rows:
         raise ValueError(f"{path}: the class list is empty")
     header = [c.strip().lower() for c in rows[0]]
@@ -101,15 +108,15 @@ def read_class_list(path: Path) -> list[tuple[str, str]]:
 def read_points(path: Path) -> dict[str, float]:
     """label -> points from a CSV file of ``label,points`` rows (a header row is allowed)."""
     points: dict[str, float] = {}
-    for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()):
-        if not row or not row[0].strip() or row[0].strip().lower() == "label":
+    for row in read_table(path):
+        if not row[0] or row[0].lower() == "label":
             continue
         label = row[0].strip()
         if label not in EXERCISES:
             raise ValueError(f"{path}: {label!r} is not a coding exercise (they are named like ex-01-neuron-forward; "
                              "a written exercise is worth the marks of its rubric)")
         try:
-            value = float(row[1])
+            value = float(row[1].replace(",", "."))
         except (IndexError, ValueError):
             raise ValueError(f"{path}: the points of {label} are not a number") from None
         if value < 0:
@@ -124,8 +131,10 @@ def students(results: list[Result], class_list: list[tuple[str, str]] | None) ->
     for sid, name in class_list or []:
         by_id[sid] = Student(sid, name)
     known = [sid for sid, _ in class_list or []]
+    listed_as = {sid.casefold(): sid for sid in known}   # a folder "Quinn" is quinn of the class list
     for r in results:
         sid = student_of(r.submission, known)
+        sid = listed_as.get(sid.casefold(), sid)
         if sid not in by_id:
             by_id[sid] = Student(sid, on_list=class_list is None)
         by_id[sid].notebooks.append(r)
@@ -145,6 +154,12 @@ class Scheme:
     points: dict[str, float] = field(default_factory=dict)          # label -> points (1 by default)
     written: dict[str, Written] = field(default_factory=dict)       # label -> written exercise
     marks: dict[tuple[str, str], tuple[float | None, str]] = field(default_factory=dict)   # (id, label) ->
+    titles: dict[str, str] = field(default_factory=dict)            # label -> "Exercise 1.1: A neuron's ..."
+
+    def title(self, label: str) -> str:
+        """How the student knows the exercise: its heading in the notebook, with its label (and "written")."""
+        kind = ", written" if label in self.written else ""
+        return f"{self.titles[label]} ({label}{kind})" if label in self.titles else f"{label}{kind}"
 
     def chapter(self, label: str) -> int:
         return self.written[label].chapter if label in self.written else EXERCISES[label].chapter
@@ -168,7 +183,7 @@ class Scheme:
         if value is not None:
             return f"{_number(value)}/{_number(self.worth(label))}"
         if answer is None:
-            return "-"
+            return UNREADABLE if student.unreadable(label) else "-"
         return "TO MARK" if answer else "NO ANSWER"
 
 
@@ -189,7 +204,9 @@ def gradebook_rows(class_: list[Student], columns: list[str], scheme: Scheme) ->
             notes.append(f"written answers to mark: {', '.join(to_mark)}")
         notes += [f"{r.submission}: {n}" for r in s.notebooks for n in r.notes]
         per_chapter = [sum(earned[label] for label in columns if scheme.chapter(label) == c) for c in chapters]
-        rows.append([s.id, s.name, *[_number(earned[label]) for label in columns], *map(_number, per_chapter),
+        # An answer still to mark is a blank cell, not a 0 that a gradebook would take for a mark.
+        cells = ["" if label in to_mark else _number(earned[label]) for label in columns]
+        rows.append([s.id, s.name, *cells, *map(_number, per_chapter),
                      _number(sum(earned.values())), _number(out_of), "; ".join(notes)])
     return rows
 
@@ -212,20 +229,22 @@ def feedback(student: Student, columns: list[str], scheme: Scheme) -> str:
         total += got
         if label in scheme.written:
             value, comment = scheme.marks.get((student.id, label), (None, ""))
-            if student.answer(label) is None:
-                lines += [f"## {label} (written): not handed in", ""]
-            elif value is None:
-                lines += [f"## {label} (written): not marked yet (out of {_number(worth)})", ""]
+            head = f"## {scheme.title(label)}"
+            if value is not None:
+                lines += [f"{head}: {_number(value)} of {_number(worth)}", ""] + ([comment, ""] if comment else [])
+            elif student.answer(label) is None:
+                lines += [f"{head}: {'the notebook could not be read' if student.unreadable(label) else 'not handed in'}",
+                          ""]
+            elif not student.answer(label):
+                lines += [f"{head}: no answer written (0 of {_number(worth)})", ""]
             else:
-                lines += [f"## {label} (written): {_number(value)} of {_number(worth)}", ""]
-                if comment:
-                    lines += [comment, ""]
+                lines += [f"{head}: not marked yet (out of {_number(worth)})", ""]
             continue
         v = student.verdict(label)
         if v is None:
-            lines += [f"## {label}: not handed in", ""]
+            lines += [f"## {scheme.title(label)}: not handed in", ""]
             continue
-        lines += [f"## {label}: {v.status} ({_number(got)} of {_number(worth)})", "", v.detail, ""]
+        lines += [f"## {scheme.title(label)}: {v.status} ({_number(got)} of {_number(worth)})", "", v.detail, ""]
         if v.hints:
             lines += ["```text", *v.hints, "```", ""]
     lines += [f"**Total: {_number(total)} of {_number(sum(scheme.worth(label) for label in columns))}**", ""]

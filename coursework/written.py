@@ -15,8 +15,9 @@ code cell. The class checker writes, per student, one page with every
 written answer beside its rubric (``written/<student>.md``), and a marks
 sheet (``written-marks.csv``) for the teacher to fill in; the marks in it
 go into the gradebook and the feedback the next time the sheet is written.
-A marks sheet that exists is never overwritten: new rows are added, the
-teacher's marks and comments kept.
+The teacher's marks and comments in a marks sheet are never changed: a run
+only adds the rows of new answers (it reads commas, semicolons or tabs
+between the cells, and writes commas).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from .registry import EXERCISES
-from .student_edition import CHAPTERS, chapter_notebooks, find_directive, split_title
+from .student_edition import CHAPTERS, chapter_notebooks, chapter_number, find_directive, split_title
 
 MAX_ANSWER_CHARS = 20_000
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
@@ -93,6 +94,23 @@ def exercise_order(chapters: Path = CHAPTERS) -> list[str]:
     return order + [label for label in EXERCISES if label not in order]
 
 
+def exercise_titles(chapters: Path = CHAPTERS) -> dict[str, str]:
+    """label -> the heading the student edition gives the exercise, "Exercise 1.1: A neuron's forward pass"."""
+    titles: dict[str, str] = {}
+    for path in chapter_notebooks(chapters):
+        k = 0
+        for cell in nbformat.read(path, as_version=4).cells:
+            directive = find_directive(cell.source) if cell.cell_type == "markdown" else None
+            if directive is not None and directive.name in ("exercise", "exercise-start"):
+                k += 1
+                title = split_title(directive)[0]
+                number = f"{chapter_number(path)}.{k}"
+                label = directive.options.get("label", "")
+                if label:
+                    titles[label] = f"Exercise {number}: {title}" if title else f"Exercise {number}"
+    return titles
+
+
 def _text(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
@@ -105,11 +123,23 @@ def _tag(cell: dict, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def collect(path: Path, labels: list[str] | tuple[str, ...]) -> dict[str, str]:
+def _added_to_statement(text: str, statement: str) -> str:
+    """What a student typed into the statement's own cell, after or before the statement ("" if nothing,
+    or if the statement itself was edited so that the two cannot be told apart)."""
+    words = lambda t: " ".join(t.split())   # noqa: E731
+    body = words("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    said = words(statement)
+    return body.replace(said, "", 1).strip() if said and said in body else ""
+
+
+def collect(path: Path, labels: list[str] | tuple[str, ...],
+            statements: dict[str, str] | None = None) -> dict[str, str]:
     """label -> the student's written answer, for the written exercises of ``labels`` that the notebook holds.
 
     An exercise whose statement or answer cell is in the notebook is there, with
-    "" for an answer left as handed out. A notebook that cannot be read gives {}.
+    "" for an answer left as handed out. With ``statements`` (label -> the
+    statement's text), text typed into the statement's own cell counts too. A
+    notebook that cannot be read gives {}.
     """
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
@@ -131,10 +161,13 @@ def collect(path: Path, labels: list[str] | tuple[str, ...]) -> dict[str, str]:
             statement_at.setdefault(label, i)
     answers: dict[str, str] = {}
     for label in labels:
+        added = ""
+        if label in statement_at and statements and label in statements:
+            added = _added_to_statement(_text(cells[statement_at[label]]), statements[label])
         if label in tagged:
-            parts = tagged[label]
+            parts = [added, *tagged[label]]
         elif label in statement_at:   # the tagged cell was deleted: what follows the statement
-            parts = []
+            parts = [added]
             for cell in cells[statement_at[label] + 1:]:
                 text = _text(cell)
                 if cell.get("cell_type") != "markdown" or text.lstrip().startswith("#") or _tag(cell, "exercise"):
@@ -147,31 +180,50 @@ def collect(path: Path, labels: list[str] | tuple[str, ...]) -> dict[str, str]:
     return answers
 
 
+# --------------------------------------------------------------------------- the teacher's files
+
+def read_table(path: Path) -> list[list[str]]:
+    """The rows of a CSV file a teacher wrote, with commas, semicolons (a spreadsheet set to a
+    language whose decimal mark is the comma) or tabs between the cells; blank rows dropped."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:   # a single column: no delimiter to find
+        dialect = csv.excel
+    rows = csv.reader(text.splitlines(), dialect)
+    return [[cell.strip() for cell in row] for row in rows if any(cell.strip() for cell in row)]
+
+
 # --------------------------------------------------------------------------- the teacher's marks
 
 def read_marks(path: Path, written: dict[str, Written]) -> dict[tuple[str, str], tuple[float | None, str]]:
     """(student_id, label) -> (marks or None when not marked yet, comment), checked against the rubrics."""
+    table = read_table(path)
+    header = [h.lower() for h in table[0]] if table else []
+    if not {"student_id", "label", "marks"} <= set(header):
+        raise ValueError(f"{path}: the first row must name the columns {', '.join(MARKS_HEADER)} "
+                         "(save the sheet as CSV, keeping its first row)")
     marks: dict[tuple[str, str], tuple[float | None, str]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for number, row in enumerate(csv.DictReader(fh), start=2):
-            sid, label = (row.get("student_id") or "").strip(), (row.get("label") or "").strip()
-            if sid[:1] == "'" and sid[1:2] in ("=", "+", "-", "@"):   # as written, safe for a spreadsheet
-                sid = sid[1:]
-            if not sid and not label:
-                continue
-            if label not in written:
-                raise ValueError(f"{path}, line {number}: {label!r} is not a written exercise")
-            text = (row.get("marks") or "").strip()
-            value = None
-            if text:
-                try:
-                    value = float(text)
-                except ValueError:
-                    raise ValueError(f"{path}, line {number}: the marks {text!r} are not a number") from None
-                if not 0 <= value <= written[label].out_of:
-                    raise ValueError(f"{path}, line {number}: {text} marks for {label}, which is out of "
-                                     f"{written[label].out_of:g}")
-            marks[(sid, label)] = (value, (row.get("comment") or "").strip())
+    for number, cells in enumerate(table[1:], start=2):
+        row = dict(zip(header, cells))
+        sid, label = row.get("student_id", ""), row.get("label", "")
+        if sid[:1] == "'" and sid[1:2] in ("=", "+", "-", "@"):   # as written, safe for a spreadsheet
+            sid = sid[1:]
+        if not sid and not label:
+            continue
+        if label not in written:
+            raise ValueError(f"{path}, line {number}: {label!r} is not a written exercise")
+        text = row.get("marks", "").replace(",", ".")   # 1,5 as a spreadsheet may write it
+        value = None
+        if text:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"{path}, line {number}: the marks {text!r} are not a number") from None
+            if not 0 <= value <= written[label].out_of:
+                raise ValueError(f"{path}, line {number}: {text} marks for {label}, which is out of "
+                                 f"{written[label].out_of:g}")
+        marks[(sid, label)] = (value, row.get("comment", ""))
     return marks
 
 
@@ -219,4 +271,4 @@ def marking_page(student_id: str, name: str, labels: list[str], written: dict[st
     return "\n".join(lines)
 
 
-__all__ = ["MARKS_FILE", "Written", "collect", "exercise_order", "marking_page", "marks_rows", "read_marks", "written_exercises"]
+__all__ = ["MARKS_FILE", "Written", "collect", "exercise_order", "exercise_titles", "marking_page", "marks_rows", "read_marks", "read_table", "written_exercises"]

@@ -25,8 +25,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursework import EXERCISES, protocol
 from coursework import check_submissions as cs
-from coursework import sheet
+from coursework import sheet, written
 from coursework import student_edition as se
+from coursework.grading import Result
 from coursework.sandbox import bwrap_works
 from helpers import ROOT
 
@@ -103,7 +104,7 @@ EXPECTED = {  # submission: (statuses, start of the notes)
     "ana/01.ipynb": ([P, P, P], ""),
     "ben/01.ipynb": ([P, F, N], ""),
     "cem/01.ipynb": ([P, P, P], "1 cell raised an error (first: cell 2, ZeroDivisionError: division by zero)"),
-    "dan/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "timed out after 9 s in cell "),
+    "dan/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "timed out after 12 s in cell "),
     "hal/01.ipynb": ([P, P, P], "cell 2 ran past 4 s and was interrupted; the run went on"),
     "ivy/01.ipynb": ([P, "TIMED OUT", "TIMED OUT"], "cell 2 did not stop when interrupted after 4 s; later cells did "
                                                     "not run"),
@@ -118,8 +119,8 @@ def honest_class(folder: Path) -> None:
     write(folder, "ben/01.ipynb", NEURON, "def tanh_derivative(z):\n    return 1 - z ** 2",
           "def gate_weights(gate):\n    raise NotImplementedError('write your solution here')")
     write(folder, "cem/01.ipynb", NEURON, "1 / 0", TANH, GATES)
-    # Every cell within its 4 s, but the notebook past its 9 s before the last two answers.
-    write(folder, "dan/01.ipynb", NEURON, *["import time\ntime.sleep(2.5)"] * 4, TANH, GATES)
+    # Every cell within its 4 s, but the notebook past its 12 s before the last two answers.
+    write(folder, "dan/01.ipynb", NEURON, *["import time\ntime.sleep(2.5)"] * 6, TANH, GATES)
     # An endless loop costs its own cell's 4 s, not the exercises after it...
     write(folder, "hal/01.ipynb", NEURON, "while True:\n    pass", TANH, GATES)
     # ...unless it does not stop when interrupted.
@@ -143,7 +144,7 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     scratch = tmp_path / "scratch"   # the checker's temporary folders go here (TMPDIR)
     scratch.mkdir()
     out = tmp_path / "results"
-    proc, rows = run_checker(folder, out, "--timeout", "9", "--cell-timeout", "4", "--jobs", "2", "--sandbox", mode,
+    proc, rows = run_checker(folder, out, "--timeout", "12", "--cell-timeout", "4", "--jobs", "2", "--sandbox", mode,
                              "--exercises", ",".join(LABELS), "--details", env=dict(os.environ, TMPDIR=str(scratch)))
     assert rows[0] == ["submission", *LABELS, "notes"]
     got = {row[0]: row[1:] for row in rows[1:]}
@@ -176,7 +177,8 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     before = {row[0]: row for row in rows}
     proc, rows = run_checker(folder, out, "--timeout", "30", "--cell-timeout", "4", "--jobs", "2",
                              "--sandbox", mode, "--exercises", ",".join(LABELS), "--rerun-timed-out")
-    assert "re-running the 3 notebook(s) that timed out; the results of 6 other(s) are kept" in proc.stderr
+    assert "re-running the 3 notebook(s) that timed out or had a cell interrupted; the results of 6 other(s) are " \
+        "kept" in proc.stderr
     after = {row[0]: row for row in rows}
     assert after["dan/01.ipynb"][1:5] == [P, P, P, ""]
     assert after["ivy/01.ipynb"][1:4] == [P, "TIMED OUT", "TIMED OUT"]
@@ -184,7 +186,7 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
         {k: v for k, v in before.items() if k not in ("dan/01.ipynb", "hal/01.ipynb", "ivy/01.ipynb")}
 
 
-def written(label: str, text: str, *, tagged: bool = True) -> dict:
+def written_cells(label: str, text: str, *, tagged: bool = True) -> dict:
     """The statement of a written exercise and the student's answer under it, as the student edition has them."""
     statement = new_markdown_cell("### Exercise 1.4: What the bias is for", metadata={"coursework": {"exercise": label}})
     answer = new_markdown_cell(text, metadata={"coursework": {"answer": label}} if tagged else {})
@@ -196,12 +198,12 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     folder = tmp_path / "class"
     write(folder, "s001/01_neurons.ipynb", "import numpy as np\nfrom coursework import check_neuron_forward",
           "check_neuron_forward(neuron_forward)", NEURON, TANH, GATES,
-          *written("ex-01-bias", "None: at (0, 0) the output is 0.5 ```whatever``` the weights."))
+          *written_cells("ex-01-bias", "None: at (0, 0) the output is 0.5 ```whatever``` the weights."))
     write(folder, "s002/01_neurons.ipynb", NEURON)
     # A second notebook: the best verdict counts. The answer cell was deleted and another written below.
-    write(folder, "s002/01_again.ipynb", NEURON, TANH, *written("ex-01-bias", "AND and OR.", tagged=False))
+    write(folder, "s002/01_again.ipynb", NEURON, TANH, *written_cells("ex-01-bias", "AND and OR.", tagged=False))
     write(folder, "s009/01_neurons.ipynb", "def tanh_derivative(z):\n    return z",
-          *written("ex-01-bias", "*Write your answer here.*"))
+          *written_cells("ex-01-bias", "*Write your answer here.*"))
     (tmp_path / "class.csv").write_text("id,name\ns001,Ana Lima\ns002,Ben Ong\ns003,Cem Ak\n")
     (tmp_path / "points.csv").write_text("label,points\nex-01-neuron-forward,2\nex-01-gate-weights,0.5\n")
     out = tmp_path / "grades"
@@ -211,24 +213,26 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     book = read_csv(out / "gradebook.csv")
     assert book == [
         ["student_id", "name", *LABELS, "ex-01-bias", "chapter 1", "total", "out of", "notes"],
-        ["s001", "Ana Lima", "2", "1", "0.5", "0", "3.5", "3.5", "6.5",
+        ["s001", "Ana Lima", "2", "1", "0.5", "", "3.5", "3.5", "6.5",
          "written answers to mark: ex-01-bias; s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, "
          "NameError: name 'neuron_forward' is not defined)"],
-        ["s002", "Ben Ong", "2", "1", "0", "0", "3", "3", "6.5", "written answers to mark: ex-01-bias"],
+        ["s002", "Ben Ong", "2", "1", "0", "", "3", "3", "6.5", "written answers to mark: ex-01-bias"],
         ["s003", "Cem Ak", "0", "0", "0", "0", "0", "0", "6.5", "handed in nothing"],
         ["s009", "", "0", "0", "0", "0", "0", "0", "6.5", "not on the class list"],
     ]
     ana = (out / "feedback" / "s001.md").read_text()
     assert ana.startswith("# Feedback: Ana Lima (s001)\n")
-    assert "## ex-01-tanh-derivative: PASS (1 of 1)" in ana and "**Total: 3.5 of 6.5**" in ana
+    assert "## Exercise 1.2: The derivative of tanh (ex-01-tanh-derivative): PASS (1 of 1)" in ana
+    assert "**Total: 3.5 of 6.5**" in ana
     assert "the answer (cell 3) is below its check cell (cell 2)" in ana
     assert "its check cell was deleted (the grade does not need it)" in ana
-    assert "## ex-01-bias (written): not marked yet (out of 3)" in ana
+    assert "## Exercise 1.4: What the bias is for (ex-01-bias, written): not marked yet (out of 3)" in ana
     ben = (out / "feedback" / "s002.md").read_text()
-    assert "## ex-01-gate-weights: not handed in" in ben
+    assert "## Exercise 1.3: Four logic gates by hand (ex-01-gate-weights): not handed in" in ben
     assert (out / "feedback" / "s003.md").read_text().endswith("No notebook was handed in.\n")
     s009 = (out / "feedback" / "s009.md").read_text()
-    assert "## ex-01-tanh-derivative: FAIL (0 of 1)" in s009 and "wrong values of the derivative" in s009
+    assert "(ex-01-tanh-derivative): FAIL (0 of 1)" in s009 and "wrong values of the derivative" in s009
+    assert "(ex-01-bias, written): no answer written (0 of 3)" in s009
     # A page per student with each written answer, as typed, beside the rubric.
     page = (out / "written" / "s001.md").read_text()
     assert "````text\nNone: at (0, 0) the output is 0.5 ```whatever``` the weights.\n````" in page
@@ -237,8 +241,7 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     assert "*No answer written.*" in (out / "written" / "s009.md").read_text()
     marks = read_csv(out / "written-marks.csv")
     assert marks == [["student_id", "label", "marks", "out of", "comment"],
-                     ["s001", "ex-01-bias", "", "3", ""], ["s002", "ex-01-bias", "", "3", ""],
-                     ["s009", "ex-01-bias", "", "3", ""]]
+                     ["s001", "ex-01-bias", "", "3", ""], ["s002", "ex-01-bias", "", "3", ""]]
     # A second run on the same folder changes nothing.
     first = {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     run_checker(folder, out, *args)
@@ -252,7 +255,7 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     assert "Checking" not in proc.stderr
     book = read_csv(out / "gradebook.csv")
     assert book[1][5:9] == ["2", "5.5", "5.5", "6.5"] and book[2][5:9] == ["0", "3", "3", "6.5"]
-    assert "## ex-01-bias (written): 2 of 3\n\nSay where the boundary must pass." in \
+    assert "(ex-01-bias, written): 2 of 3\n\nSay where the boundary must pass." in \
         (out / "feedback" / "s001.md").read_text()
     assert read_csv(out / "written-marks.csv") == marks   # the teacher's sheet is kept as it is
     assert re.search(r"^s001 .* 2/3 +5.5/6.5", proc.stdout, re.M), proc.stdout
@@ -318,6 +321,17 @@ def test_whose_notebook_it_is_and_what_the_class_files_say(tmp_path):
     listed.write_text("id,name\ns1,A\ns1,B\n")
     with pytest.raises(ValueError, match="IDs listed twice: s1"):
         sheet.read_class_list(listed)
+    # A spreadsheet set to a language with a decimal comma saves with semicolons.
+    listed.write_text("\ufeffName;ID\nLima, Ana;s1\nOng;s2\n")
+    assert sheet.read_class_list(listed) == [("s1", "Lima, Ana"), ("s2", "Ong")]
+    marks = tmp_path / "written-marks.csv"
+    marks.write_text("student_id;label;marks;out of;comment\ns1;ex-01-bias;1,5;3;ok\ns2;ex-01-bias;;3;\n")
+    written_all = written.written_exercises()
+    assert written.read_marks(marks, written_all) == {("s1", "ex-01-bias"): (1.5, "ok"),
+                                                      ("s2", "ex-01-bias"): (None, "")}
+    marks.write_text("s1,ex-01-bias,2\n")   # the first row lost
+    with pytest.raises(ValueError, match="the first row must name the columns"):
+        written.read_marks(marks, written_all)
     points = tmp_path / "points.csv"
     points.write_text("ex-01-neuron-forward,two\n")
     with pytest.raises(ValueError, match="not a number"):
@@ -325,6 +339,26 @@ def test_whose_notebook_it_is_and_what_the_class_files_say(tmp_path):
     points.write_text("ex-99-nothing,1\n")
     with pytest.raises(ValueError, match="is not a coding exercise"):
         sheet.read_points(points)
+
+
+def test_a_written_answer_is_found_wherever_the_student_typed_it(tmp_path):
+    statement = written.written_exercises()["ex-01-bias"].statement
+    heading = "### Exercise 1.4: What the bias is for\n\n"
+    cells = [new_markdown_cell(heading + statement + "\n\nNone of them.", metadata={"coursework": {"exercise": "ex-01-bias"}}),
+             new_markdown_cell("*Write your answer here.*", metadata={"coursework": {"answer": "ex-01-bias"}})]
+    write(tmp_path, "a.ipynb", *cells)
+    assert written.collect(tmp_path / "a.ipynb", ["ex-01-bias"], {"ex-01-bias": statement}) == \
+        {"ex-01-bias": "None of them."}
+    assert written.collect(tmp_path / "a.ipynb", ["ex-01-bias"]) == {"ex-01-bias": ""}
+    # A folder named in another case is the student of the class list.
+    results = [Result("Quinn/01.ipynb"), Result("QUINN_02.ipynb")]
+    class_ = sheet.students(results, [("quinn", "Quinn Doe")])
+    assert [(s.id, len(s.notebooks)) for s in class_] == [("quinn", 2)]
+    # An unreadable 02_layers.ipynb stands for chapter 2's exercises, not chapter 1's.
+    leo = sheet.Student("leo", notebooks=[Result("leo/02_layers.ipynb", unreadable=True, notes=["unreadable"])])
+    assert leo.verdict("ex-01-neuron-forward") is None and leo.verdict("ex-02-he-init").status == "UNREADABLE"
+    scheme = sheet.Scheme(written={"ex-02-zero-output-layer": written.written_exercises()["ex-02-zero-output-layer"]})
+    assert scheme.status(leo, "ex-02-zero-output-layer") == "UNREADABLE"
 
 
 def test_names_and_notes_are_cleaned_for_terminals_and_spreadsheets():
