@@ -404,6 +404,9 @@ def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None)
                                       + tampering[0], verdict.hints)
                 elif verdict.status == FAIL and _RAISED.match(verdict.detail):
                     verdict = Verdict(label, ERROR, verdict.detail, verdict.hints)
+                elif verdict.status == NOT_DONE:   # the check cell's advice, said for a grade
+                    verdict = Verdict(label, NOT_DONE, verdict.detail.split(";")[0] + ", as handed out",
+                                      verdict.hints)
             verdict.hints = verdict.hints + _where_notes(place)
             result.verdicts[label] = verdict
     except Exception as exc:  # one broken submission never stops the run

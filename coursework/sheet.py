@@ -217,7 +217,7 @@ def feedback(student: Student, columns: list[str], scheme: Scheme) -> str:
     lines = [f"# Feedback: {title}", ""]
     if not student.notebooks:
         return "\n".join(lines + ["No notebook was handed in.", ""])
-    lines += ["Notebooks: " + ", ".join(f"`{r.submission}`" for r in student.notebooks), ""]
+    lines += ["Handed in: " + ", ".join(f"`{r.submission}`" for r in student.notebooks), ""]
     for r in student.notebooks:
         for note in r.notes:
             lines.append(f"- `{r.submission}`: {note}")

@@ -202,6 +202,7 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     write(folder, "s002/01_neurons.ipynb", NEURON)
     # A second notebook: the best verdict counts. The answer cell was deleted and another written below.
     write(folder, "s002/01_again.ipynb", NEURON, TANH, *written_cells("ex-01-bias", "AND and OR.", tagged=False))
+    (folder / "s002" / "answers.zip").write_bytes(b"PK")   # not a notebook: in the student's row, not graded
     write(folder, "s009/01_neurons.ipynb", "def tanh_derivative(z):\n    return z",
           *written_cells("ex-01-bias", "*Write your answer here.*"))
     (tmp_path / "class.csv").write_text("id,name\ns001,Ana Lima\ns002,Ben Ong\ns003,Cem Ak\n")
@@ -216,7 +217,8 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
         ["s001", "Ana Lima", "2", "1", "0.5", "", "3.5", "3.5", "6.5",
          "written answers to mark: ex-01-bias; s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, "
          "NameError: name 'neuron_forward' is not defined)"],
-        ["s002", "Ben Ong", "2", "1", "0", "", "3", "3", "6.5", "written answers to mark: ex-01-bias"],
+        ["s002", "Ben Ong", "2", "1", "0", "", "3", "3", "6.5",
+         "written answers to mark: ex-01-bias; s002/answers.zip: not a notebook, not graded"],
         ["s003", "Cem Ak", "0", "0", "0", "0", "0", "0", "6.5", "handed in nothing"],
         ["s009", "", "0", "0", "0", "0", "0", "0", "6.5", "not on the class list"],
     ]
