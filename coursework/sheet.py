@@ -1,4 +1,4 @@
-"""From graded notebooks to what a teacher hands on: a gradebook row per student, a feedback file each.
+"""From graded notebooks to what a teacher hands back: a gradebook row per student, a feedback file each.
 
 *Students.* A notebook in a sub-folder belongs to the student the folder is
 named after (``submissions/alice/01_neurons.ipynb`` is alice's); a notebook
@@ -7,17 +7,22 @@ directly in the submissions folder to the student its file name starts with
 list it starts with, else up to the first ``_`` or ``.``).
 A class list (``--class-list``: a CSV file with an ``id`` column and,
 optionally, a ``name`` column, or one ID per line) adds the students who
-handed in nothing and flags folders that are not on it.
+handed in nothing and flags folders that are not on it; its IDs match
+folders and file names regardless of case.
 
 *Points.* Every coding exercise is worth one point unless a points file
 (``--points``: CSV with ``label,points``) says otherwise; an exercise earns
-its points on PASS only. When a student handed in several notebooks that
-contain the same exercise, the best verdict counts.
+its points on PASS only. A written exercise is worth the marks of its
+rubric and earns the marks the teacher gives (:mod:`coursework.written`).
+When a student handed in several notebooks that contain the same exercise,
+the best verdict counts.
 
-*Files* (in the output folder): ``gradebook.csv`` (student ID, name, points
-per exercise, per chapter, total), ``notebooks.csv`` (one row per notebook,
-every status and its detail) and ``feedback/<student>.md`` (each exercise's
-verdict with its full hint, to hand back).
+*Files* (in the output folder, written by :mod:`coursework.check_submissions`):
+``gradebook.csv`` (student ID, name, points per exercise, per chapter,
+total), ``notebooks.csv`` (one row per notebook, every status and its
+detail), ``feedback/<student>.md`` (each exercise's verdict with its full
+hint, to hand back) and ``results.json`` (:func:`record`: the run's verdicts,
+from which the sheet can be written again).
 """
 
 from __future__ import annotations
