@@ -355,13 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     for line in refused:   # a row for every refused entry, so that the table shows it
         name = line.split(": ", 1)[0]
         results.append(Result(name, notes=["refused: " + line.split(": ", 1)[1]]))
-    for name in skipped:   # a student's file that is not a notebook shows in that student's row
-        if "/" in name and not name.endswith("(hidden)"):
-            results.append(Result(name, notes=["not a notebook, not graded"]))
-
     if args.suggest_limits:
         print(suggest_limits(results, args.jobs))
         return 0
+    for name in skipped:   # a student's file that is not a notebook shows in that student's row
+        if "/" in name and not name.endswith("(hidden)"):
+            results.append(Result(name, notes=["not a notebook, not graded"]))
     write_sheet(out, kept + results, class_list, columns, scheme, written_all, args.details)
     return 0
 

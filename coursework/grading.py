@@ -74,12 +74,7 @@ class Result:
     unreadable: bool = False
     written: dict[str, str] = field(default_factory=dict)   # label -> written answer (coursework.written)
     slowest: tuple[int, float] | None = None                 # (cell, seconds) of the slowest cell
-
-    @property
-    def timed_out(self) -> bool:
-        return any(v.status == TIMED_OUT for v in self.verdicts.values()) or any(
-            n.startswith("timed out") or "was interrupted" in n or "were interrupted" in n
-            or "did not stop when interrupted" in n for n in self.notes)
+    timed_out: bool = False    # the run ran out of time, or a cell was interrupted (--rerun-timed-out)
 
     def status(self, label: str) -> str:
         verdict = self.verdicts.get(label)
@@ -347,7 +342,7 @@ def _where_notes(place: notebook_map.Place) -> list[str]:
 
 _RAISED = re.compile(r"^\w+ raised \w")
 # IPython compiles each cell under a temporary file name: "(112159990.py, line 1)" says "(line 1)" to a student.
-_CELL_FILE = re.compile(r"\((?:\d+\.py|<ipython-input-[^>]*>), line (\d+)\)")
+_CELL_FILE_IN_ERROR = re.compile(r"\((?:\d+\.py|<ipython-input-[^>]*>), line (\d+)\)")
 
 
 def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None) -> Result:
@@ -372,10 +367,11 @@ def grade(path: Path, name: str, opts: Options, labels: list[str] | None = None)
         if errors:
             first = errors[0]
             s = "s" if len(errors) > 1 else ""
-            error = _CELL_FILE.sub(r"(line \1)", str(first.get("error")))
+            error = _CELL_FILE_IN_ERROR.sub(r"(line \1)", str(first.get("error")))
             result.notes.append(f"{len(errors)} cell{s} raised an error (first: cell {first.get('cell')}, {error})")
         stopped = report.get("stopped") if isinstance(report.get("stopped"), dict) else {}
         interrupted = [c for c in report.get("interrupted") or [] if isinstance(c, int)]
+        result.timed_out = stopped.get("how") == "timed out" or bool(interrupted)
         went_on = [c for c in interrupted if c != stopped.get("cell")]   # not the one that would not stop
         if went_on:
             cells = ", ".join(map(str, went_on[:5])) + (", ..." if len(went_on) > 5 else "")

@@ -286,6 +286,7 @@ def run_notebook(nb_path: Path, timeout: float, answers: Path, sandboxed: bool =
                 report["note"] = "its answers could not all be collected in time"
     except (CellTimeoutError, TimeoutError):
         report["note"] = report["note"] or "timed out"
+        report.setdefault("stopped", {"how": "timed out", "cell": current + 1 if current is not None else None})
     except DeadKernelError:
         where = f" in cell {current + 1}" if current is not None else ""
         report["note"] = f"the kernel died{where} (crash, exit or memory limit); later cells did not run"

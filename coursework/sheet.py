@@ -262,7 +262,8 @@ def record(results: list[Result]) -> str:
     """results.json: every notebook's verdicts, notes and written answers, so that the sheet can be
     written again (new marks, points, class list) or a few notebooks re-run without running them all."""
     return json.dumps({"format": "coursework-results", "version": 1, "results": [
-        {"submission": r.submission, "notes": r.notes, "unreadable": r.unreadable, "written": r.written,
+        {"submission": r.submission, "notes": r.notes, "unreadable": r.unreadable, "timed_out": r.timed_out,
+         "written": r.written,
          "verdicts": [{"label": v.label, "status": v.status, "detail": v.detail, "hints": list(v.hints)}
                       for v in r.verdicts.values()]} for r in results]}, indent=1, ensure_ascii=False) + "\n"
 
@@ -275,7 +276,8 @@ def read_record(path: Path) -> list[Result]:
             raise ValueError("not a results file of the class checker")
         return [Result(r["submission"], {v["label"]: Verdict(v["label"], v["status"], v["detail"], list(v["hints"]))
                                          for v in r["verdicts"]},
-                       list(r["notes"]), 0.0, bool(r["unreadable"]), dict(r["written"]))
+                       list(r["notes"]), 0.0, bool(r["unreadable"]), dict(r["written"]),
+                       timed_out=bool(r["timed_out"]))
                 for r in data["results"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: cannot be read as the results of an earlier run ({exc})") from None

@@ -83,14 +83,7 @@ def written_exercises(chapters: Path = CHAPTERS) -> dict[str, Written]:
 
 def exercise_order(chapters: Path = CHAPTERS) -> list[str]:
     """Every exercise's label, coding and written, in the order of the teacher's notebooks."""
-    order: list[str] = []
-    for path in chapter_notebooks(chapters):
-        for cell in nbformat.read(path, as_version=4).cells:
-            directive = find_directive(cell.source) if cell.cell_type == "markdown" else None
-            if directive is not None and directive.name in ("exercise", "exercise-start"):
-                label = directive.options.get("label", "")
-                if label and label not in order:
-                    order.append(label)
+    order = list(exercise_titles(chapters))   # in the order the notebooks give them
     return order + [label for label in EXERCISES if label not in order]
 
 
@@ -106,7 +99,7 @@ def exercise_titles(chapters: Path = CHAPTERS) -> dict[str, str]:
                 title = split_title(directive)[0]
                 number = f"{chapter_number(path)}.{k}"
                 label = directive.options.get("label", "")
-                if label:
+                if label and label not in titles:
                     titles[label] = f"Exercise {number}: {title}" if title else f"Exercise {number}"
     return titles
 

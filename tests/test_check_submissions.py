@@ -274,12 +274,15 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
 def test_limits_are_suggested_from_a_run_of_the_teachers_notebooks(tmp_path):
     mode = sandbox_or_skip()
     write(tmp_path / "chapters", "01_neurons.ipynb", NEURON, "import time\ntime.sleep(1)", TANH)
+    (tmp_path / "chapters" / "images").mkdir()
+    (tmp_path / "chapters" / "images" / "figure.png").write_bytes(b"png")   # a chapter's figure: not timed
     proc = subprocess.run([sys.executable, "-m", "coursework.check_submissions", str(tmp_path / "chapters"),
                            "--suggest-limits", "--sandbox", mode], capture_output=True, text=True, timeout=300,
                           cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^01_neurons.ipynb  \d+\.\d  cell 2: 1\.\d s$", proc.stdout, re.M), proc.stdout
     assert "suggested, for --jobs 1: --timeout 60 --cell-timeout 30" in proc.stdout
+    assert "figure.png" not in proc.stdout
     assert not (tmp_path / "chapters-results").exists()   # it grades nothing
 
 
