@@ -9,7 +9,7 @@ from .gradcheck import gradient_check, numerical_gradient, relative_error
 from .initializers import INITIALIZERS, get_initializer
 from .layers import Activation, Dense, Layer
 from .losses import MSE, BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
-from .metrics import accuracy, to_classes
+from .metrics import accuracy, confusion_matrix, to_classes
 from .model import History, Model, TrainingDivergedError, load_model, save_model
 from .optimizers import SGD, Adam, Optimizer
 from .persistence import ModelFileError
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation", "Adam", "BinaryCrossEntropy", "Dense", "History", "INITIALIZERS", "Layer", "Loss",
     "MSE", "Model", "ModelFileError", "Optimizer", "ReLU", "SGD", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh", "TrainingDivergedError", "__version__",
-    "accuracy", "get_initializer", "gradient_check", "load_model", "numerical_gradient",
+    "accuracy", "confusion_matrix", "get_initializer", "gradient_check", "load_model", "numerical_gradient",
     "plot_decision_boundary", "plot_history", "relative_error", "relu", "save_model", "show_source", "sigmoid",
     "softmax", "tanh", "to_classes",
 ]

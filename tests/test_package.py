@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnlib
-from nnlib import Dense, Model, ReLU, Sigmoid, accuracy, show_source, to_classes
+from nnlib import Dense, Model, ReLU, Sigmoid, accuracy, confusion_matrix, show_source, to_classes
 
 
 def test_version_is_a_version_string():
@@ -43,6 +43,41 @@ def test_accuracy_with_label_shapes_and_one_hot():
     assert accuracy([[0], [1], [1]], [[0.2], [0.7], [0.4]]) == pytest.approx(2 / 3)
     assert accuracy([[1, 0], [0, 1]], [[0.9, 0.1], [0.8, 0.2]]) == 0.5
     assert type(accuracy([1], [[0.9]])) is float
+
+
+def test_confusion_matrix_counts_repeated_pairs_and_absent_classes():
+    C = confusion_matrix(np.array([0, 0, 1, 2, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2, 2]), 4)
+    np.testing.assert_array_equal(C, [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 3, 0], [0, 0, 0, 0]])
+    assert C.dtype == np.int64 and C.sum() == 7
+    # whole-number floats and lists are labels too; no samples give a matrix of zeros
+    np.testing.assert_array_equal(confusion_matrix([1.0, 0.0], [1, 1], 2), [[0, 1], [0, 1]])
+    np.testing.assert_array_equal(confusion_matrix([], [], 3), np.zeros((3, 3)))
+
+
+def test_confusion_matrix_agrees_with_a_loop():
+    g = np.random.default_rng(0)
+    t, p = g.integers(0, 5, 300), g.integers(0, 5, 300)
+    expected = np.zeros((5, 5), dtype=int)
+    for i, j in zip(t, p):
+        expected[i, j] += 1
+    np.testing.assert_array_equal(confusion_matrix(t, p, 5), expected)
+
+
+@pytest.mark.parametrize("y_true, y_pred, n_classes, error, message", [
+    ([0, 3], [0, 1], 3, ValueError, r"y_true must lie in 0\.\.2 for n_classes=3, found values from 0 to 3"),
+    ([0, 1], [-1, 1], 2, ValueError, r"y_pred must lie in 0\.\.1"),
+    ([0, 1, 1], [0, 1], 2, ValueError, "y_true has 3 labels but y_pred has 2"),
+    ([[0.2, 0.8]], [1], 2, ValueError, r"1-D array of class labels, got shape \(1, 2\).*argmax"),
+    ([0.5, 1], [0, 1], 2, ValueError, "whole numbers"),
+    ([0, np.nan], [0, 1], 2, ValueError, "whole numbers"),
+    (["a", "b"], [0, 1], 2, TypeError, "dtype <U1"),
+    ([True, False], [0, 1], 2, TypeError, "dtype bool"),
+    ([0, 1], [0, 1], 0, ValueError, "n_classes must be a positive integer"),
+    ([0, 1], [0, 1], 2.0, TypeError, "n_classes must be a positive integer"),
+])
+def test_confusion_matrix_refuses_what_is_not_labels(y_true, y_pred, n_classes, error, message):
+    with pytest.raises(error, match=message):
+        confusion_matrix(y_true, y_pred, n_classes)
 
 
 # -- show_source ---------------------------------------------------------------------------------------
