@@ -122,7 +122,7 @@ def check_tanh_derivative(tanh_derivative: Callable[[np.ndarray], np.ndarray]) -
                 shape_hint=lambda shape, s=z.shape: f"return an array of the same shape as z, {s}",
                 candidates=[
                     (lambda z=z: 1.0 - z * z,
-                     "1 - z**2 uses the input z; the formula needs the output: 1 - tanh(z)**2"),
+                     "1 - z**2 uses the input z; the formula is written with the output, tanh(z)"),
                     (lambda t=t: 1.0 - t, "the square is missing: 1 - tanh(z)**2"),
                     (lambda t=t: t, "that is tanh itself, not its derivative"),
                     (lambda t=t: t * t, "that is tanh(z)**2; the derivative is 1 minus it"),

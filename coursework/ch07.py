@@ -96,8 +96,8 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
                     (by_columns, "each column sums to 1, not each row: normalise over the classes, axis=1 "
                                  "(one row per sample)"),
                     (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)) / np.exp(Z - Z.max(axis=1, keepdims=True))
-                     .sum(), "the whole array sums to 1: divide each row by its own sum, "
-                             "e.sum(axis=1, keepdims=True)"),
+                     .sum(), "the whole array sums to 1: divide each row by its own sum (a sum over axis 1 "
+                             "that keeps the row's axis)"),
                     (neither_keepdims, "the row maxima and the row sums both lost their axis (shape (n,), not "
                                        "(n, 1)), so they are applied column by column: keepdims"),
                     (no_keepdims, "the row maxima lost their axis (shape (n,), not (n, 1)), so they are "
@@ -200,7 +200,7 @@ def check_cross_entropy_from_logits(cross_entropy_from_logits: Callable[[np.ndar
 
 
 @exercise("ex-07-confusion-matrix", answers=("confusion_matrix",),
-          forbidden=("sklearn.metrics.confusion_matrix",))
+          forbidden=("nnlib.metrics.confusion_matrix", "sklearn.metrics.confusion_matrix",))
 def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> int:
     """Check ``confusion_matrix(y_true, y_pred, k)``: counts of (true class, predicted class) pairs.
 
@@ -264,10 +264,11 @@ def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, i
                 got, expected.astype(np.float64), name=name, what="the confusion matrix", case=case, where=where,
                 shown=shown, shape_hint=shape_hint,
                 candidates=[
-                    (lambda e=expected: e.T, "the matrix is transposed: rows are the true classes, columns the "
-                                             "predicted ones, C[y_true[m], y_pred[m]] += 1"),
+                    (lambda e=expected: e.T, "the matrix is transposed: rows are the true classes (y_true), "
+                                             "columns the predicted ones (y_pred)"),
                     (fancy, "C[y_true, y_pred] += 1 counts a repeated pair only once (fancy indexing does not "
-                            "accumulate): use np.add.at(C, (y_true, y_pred), 1) or a loop"),
+                            "accumulate): count the samples one at a time, with a loop or with np.add.at, "
+                            "which accumulates"),
                     (lambda e=expected: e / np.maximum(e.sum(axis=1, keepdims=True), 1),
                      "return the counts, not the fractions of each row"),
                 ],

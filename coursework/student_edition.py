@@ -14,7 +14,12 @@ exercise"). In the student edition of a notebook:
   "*Write your answer here.*" cell, tagged with the exercise's label
   (``metadata["coursework"]["answer"]``) so that the class checker finds the
   written answer (the statement cell carries ``["exercise"]``);
+  a solution cell marked ``metadata["nnlib"]["extra"]`` (the library's own code,
+  shown once the exercise is done, or a comparison that uses the answer) is
+  removed without a trace;
 * the ``solution-start`` / ``solution-end`` cells are removed;
+* the opening of the "## Exercises" section, which tells the reader where the
+  model solutions are, becomes :data:`STUDENT_EXERCISES_INTRO`;
 * each ``exercise`` directive becomes a plain heading "### Exercise N.k: title"
   followed by the statement, so that it reads well in Jupyter;
 * outputs and execution counts are cleared. Check cells stay: run top to bottom,
@@ -52,6 +57,20 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 
 ANSWER_PLACEHOLDER = "*Write your answer here.*"
+# The chapters' "## Exercises" section opens by telling the reader where the model
+# solutions are; the student edition has none, so its opening says what to do instead.
+STUDENT_EXERCISES_INTRO = """\
+## Exercises
+
+Each exercise states a task, and the cell below it is yours. For a coding exercise it
+holds the function to write: keep its name and arguments, and replace the line
+`raise NotImplementedError(...)` with your code. For a written exercise, replace
+*Write your answer here.* with your answer. A coding exercise ends with a check cell: it
+runs your function on several inputs, some of which you never see, compares the results
+with `nnlib`'s own, and prints **PASS**, **FAIL** with a hint (which input, what was
+expected, what came back), or **NOT DONE YET** while the function still raises
+`NotImplementedError`. Run the check cell again after every change. The function must be
+your own code: one that calls the library's version of it fails."""
 DIRECTIVES = ("exercise", "exercise-start", "exercise-end", "solution", "solution-start", "solution-end")
 # An opening fence of a MyST directive: ```{name} argument  or  :::{name} argument
 _OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[A-Za-z][\w-]*)\}[ \t]*(?P<arg>.*?)[ \t]*$")
@@ -217,6 +236,8 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
 
         if "solution" in tags(cell):
             report.solution_cells += 1
+            if _nnlib(cell).get("extra"):
+                continue   # not the answer: the library's own code or a comparison, shown after solving
             if cell.cell_type == "code":
                 new = nbformat.v4.new_code_cell(_stub_source(cell, here), id=cell.get("id") or f"stub-{index}")
                 new.metadata = _student_metadata(cell)
@@ -237,7 +258,10 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
                     '"solution" (it would be handed out to students); tag it or move it after solution-end')
             if "check" in tags(cell):
                 report.check_cells += 1
-            emit(_clean(cell))
+            cleaned = _clean(cell)
+            if cell.cell_type == "markdown" and cell.source.startswith("## Exercises\n"):
+                cleaned.source = STUDENT_EXERCISES_INTRO
+            emit(cleaned)
             continue
 
         name = directive.name

@@ -163,7 +163,7 @@ def test_an_honest_class_gets_the_verdicts_of_its_answers(tmp_path):
     assert re.search(r"^gus +UNREADABLE +UNREADABLE +UNREADABLE +0/3 +gus/01.ipynb: unreadable", proc.stdout, re.M)
     details = proc.stdout
     assert "ben  ex-01-tanh-derivative: FAIL - wrong values of the derivative on z = [-2, 0, 2]" in details
-    assert "    1 - z**2 uses the input z; the formula needs the output: 1 - tanh(z)**2" in details
+    assert "    1 - z**2 uses the input z; the formula is written with the output, tanh(z)" in details
     assert "fay  ex-01-neuron-forward: SYNTAX ERROR - cell 2: SyntaxError: expected ':' (line 1)" in details
     assert "fay  ex-01-tanh-derivative: ERROR - tanh_derivative raised ZeroDivisionError: division by zero" in details, details
     assert "    the error came from line 2 of the cell that defines tanh_derivative\n" in details

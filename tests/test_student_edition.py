@@ -44,6 +44,10 @@ def fabricated_chapter():
     solution.metadata["nnlib"] = {"stub": STUB}
     solution.outputs = [new_output("stream", name="stdout", text="secret output\n")]
     solution.execution_count = 7
+    extra_text = _tag(new_markdown_cell("The secret library version:", id="extra-md"), "solution")
+    extra_code = _tag(new_code_cell("show_source(secret_double)", id="extra-code"), "solution")
+    for extra in (extra_text, extra_code):
+        extra.metadata["nnlib"] = {"extra": True}
     first = new_code_cell("import numpy as np", id="imports")
     first.outputs = [new_output("stream", name="stdout", text="hello\n")]
     first.execution_count = 1
@@ -55,6 +59,8 @@ def fabricated_chapter():
                           "$2x$.\n\nMore text.\n```", id="ex1"),
         new_markdown_cell("```{solution-start} ex-99-double\n:class: dropdown\n```", id="s1"),
         solution,
+        extra_text,
+        extra_code,
         new_markdown_cell("```{solution-end}\n```", id="e1"),
         _tag(new_code_cell("check_double(double)", id="check1"), "check"),
         new_markdown_cell(":::{exercise}\n:label: ex-99-why\n:class: note\n\n**Why twice?** Explain.\n:::", id="ex2"),
@@ -90,7 +96,7 @@ def test_fabricated_chapter_is_converted_as_specified():
     assert student.cells[4].metadata == {}                       # no solution tag, no stub left
     assert student.cells[5].metadata["tags"] == ["check"]        # check cells stay
     assert [e.label for e in report.exercises] == ["ex-99-double", "ex-99-why"]
-    assert (report.solution_cells, report.check_cells) == (3, 1)
+    assert (report.solution_cells, report.check_cells) == (5, 1)   # the two extras leave no trace
     assert se.leaks(student) == []
     nbformat.validate(student)
     text = json.dumps(student)
@@ -134,8 +140,9 @@ def test_verify_html_finds_solution_blocks_and_solution_lines(tmp_path):
     chapters.mkdir()
     nbformat.write(fabricated_chapter(), chapters / "99_fake.ipynb")
     snippets = se.solution_snippets(chapters)
-    assert snippets == {"99_fake": ["return x + x # the reference answer", "Because the secret reference says so.",
-                                    "A second paragraph of the secret answer."]}
+    # the extras count too: a student book that shows the library's version leaks the answer
+    assert snippets == {"99_fake": ["return x + x # the reference answer", "show_source(secret_double)",
+                                    "Because the secret reference says so.", "A second paragraph of the secret answer."]}
     html = tmp_path / "html"
     html.mkdir()
     (html / "clean.html").write_text("<p>Exercise 9.1: Doubling</p><pre>raise NotImplementedError</pre>")
@@ -227,6 +234,10 @@ def test_every_chapter_is_converted(edition):
         student = nbformat.read(out / src.name, as_version=4)
         nbformat.validate(student)
         assert se.leaks(student) == [], src.name
+        # the exercises' opening speaks to the student: no teacher's edition, no folded solutions
+        text = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+        assert se.STUDENT_EXERCISES_INTRO in text, src.name
+        assert "teacher's edition" not in text and "folded" not in text, src.name
         labels = _exercise_labels(instructor)
         all_labels += labels
         chapter = se.chapter_number(src)
@@ -239,7 +250,8 @@ def test_every_chapter_is_converted(edition):
         assert checks(student) == checks(instructor), src.name
         # Each stub keeps the solution's signature and docstring, and raises NotImplementedError.
         for cell in instructor.cells:
-            if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
+            if (cell.cell_type == "code" and "solution" in cell.metadata.get("tags", [])
+                    and not cell.metadata["nnlib"].get("extra")):
                 stub = cell.metadata["nnlib"]["stub"]
                 solved, stubbed = _functions(cell.source), _functions(stub)
                 assert stubbed, (src.name, stub)
