@@ -15,11 +15,15 @@
 #                         grade a class's notebooks: gradebook, feedback and written answers per student
 #                         (python -m coursework.check_submissions)
 # make suggest-limits [JOBS=2]   time the teacher's notebooks and suggest TIMEOUT and CELL_TIMEOUT
+# make nbgrader [ONLY=1,2] [OUT=folder] [POINTS=points.csv]   the exercises as an nbgrader course,
+#                         in _build/nbgrader/ (python -m coursework.nbgrader_export)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NBG_VENV := .venv-nbgrader
+NBG_STAMP := $(NBG_VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 MATHJAX := _vendor/static/mathjax/tex-mml-chtml.js
 # One BLAS thread: at this book's matrix sizes a second thread gains nothing and,
@@ -29,7 +33,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions suggest-limits
+.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions suggest-limits nbgrader
 
 book: $(STAMP) build-book
 	@echo
@@ -55,8 +59,18 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The book is built first: tests/test_browser.py opens every page of that build.
 # Tests run on every core; each notebook's cells stay together on one worker.
-test: build-book
-	$(PY) -m pytest -n auto --dist loadscope
+# tests/test_nbgrader.py runs nbgrader from its own environment (see below).
+test: build-book $(NBG_STAMP)
+	NNLIB_NBGRADER_PYTHON=$(CURDIR)/$(NBG_VENV)/bin/python $(PY) -m pytest -n auto --dist loadscope
+
+# nbgrader, for the round trip of tests/test_nbgrader.py, in an environment of its
+# own: it needs jupyterlab 4.2 or newer, which in .venv would lift the lowest
+# versions make test-ends checks. The notebooks' requirements, without nnlib (the
+# course's notebooks import their own copy), and nbgrader, from pyproject.toml.
+$(NBG_STAMP): pyproject.toml $(STAMP)
+	test -x $(NBG_VENV)/bin/python || $(PYTHON) -m venv $(NBG_VENV)
+	$(VENV)/bin/uv pip install --python $(NBG_VENV)/bin/python --quiet -r pyproject.toml --extra notebooks --extra nbgrader
+	touch $@
 
 # Which cells print something that depends on the CPU (BLAS kernel, NumPy's
 # SIMD loops)? Runs the notebooks under six simulated CPUs and shows the lines
@@ -126,6 +140,10 @@ check-submissions:
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(SHEET_ONLY),--sheet-only) $(if $(RERUN_TIMED_OUT),--rerun-timed-out) \
 	  $(if $(OUT),--out "$(OUT)") $(if $(CLASS),--class-list "$(CLASS)") $(if $(POINTS),--points "$(POINTS)") \
 	  $(if $(EXERCISES),--exercises "$(EXERCISES)") $(if $(DETAILS),--details) $(if $(SANDBOX),--sandbox $(SANDBOX))
+
+nbgrader: $(STAMP)
+	$(PY) -m coursework.nbgrader_export $(or $(OUT),_build/nbgrader) $(if $(ONLY),--only "$(ONLY)") \
+	  $(if $(POINTS),--points "$(POINTS)") --cell-timeout $(CELL_TIMEOUT)
 
 suggest-limits: $(STAMP)
 	$(PY) -m coursework.check_submissions chapters --suggest-limits --jobs $(or $(JOBS),1) $(if $(SANDBOX),--sandbox $(SANDBOX))
