@@ -120,3 +120,22 @@ def test_a_book_with_a_repository_shows_buttons_that_lead_to_it(tmp_path):
         "&body=Your%20issue%20content%20here.",
     }
     assert "Where nnlib is not installed" not in html and "%pip install" not in html  # the setup cell is hidden
+
+
+def test_the_book_build_skips_every_folder_git_ignores():
+    """A git-ignored folder (a virtual environment, nbgrader's, mutmut's copies) holds pages of
+    other projects: the strict book build must not read them, or a second build fails."""
+    import fnmatch
+
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    line = next(line for line in config.splitlines() if line.startswith("exclude_patterns:"))
+    patterns = [p.strip().strip('"') for p in line.split("[", 1)[1].rsplit("]", 1)[0].split(",")]
+    ignored = [entry.strip().rstrip("/") for entry in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+               if entry.strip().endswith("/") and not entry.startswith("#")]
+    assert ".venv-nbgrader" in ignored
+    # folders of Python's own bytecode and build metadata hold no pages
+    folders = [name for name in ignored if name not in ("__pycache__", "*.egg-info")]
+    def excluded(name):
+        return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(f"sub/{name}", p) for p in patterns)
+
+    assert [name for name in folders if not excluded(name)] == []
