@@ -20,6 +20,8 @@ exercise"). In the student edition of a notebook:
 * the ``solution-start`` / ``solution-end`` cells are removed;
 * the opening of the "## Exercises" section, which tells the reader where the
   model solutions are, becomes :data:`STUDENT_EXERCISES_INTRO`;
+* glossary roles become their text and admonitions block quotes
+  (:func:`plain_markdown`), since the hand-out is read outside the book;
 * each ``exercise`` directive becomes a plain heading "### Exercise N.k: title"
   followed by the statement, so that it reads well in Jupyter;
 * outputs and execution counts are cleared. Check cells stay: run top to bottom,
@@ -112,6 +114,39 @@ class Report:
 
 def tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
+
+
+# A glossary reference, {term}`text <target>` or {term}`text`: in plain Markdown, its text.
+_TERM = re.compile(r"\{term\}`([^`<]*?)\s*(?:<[^`>]*>)?`")
+_ANY_ROLE = re.compile(r"\{[a-z][\w-]*\}`")
+
+
+def plain_markdown(source: str) -> str:
+    """``source`` without MyST syntax that plain Markdown renderers show raw.
+
+    The student edition is opened in JupyterLab without jupyterlab-myst, VS Code,
+    Colab...: glossary roles become their text, and an admonition (an implementation
+    note) becomes a block quote under its title in bold.
+    """
+    text = _TERM.sub(lambda m: m.group(1), source)
+    lines, out, i = text.splitlines(), [], 0
+    while i < len(lines):
+        m = _OPEN.match(lines[i])
+        if not m or m.group("name") in DIRECTIVES:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = m.group("fence")
+        end = next((j for j in range(i + 1, len(lines))
+                    if lines[j].strip() and set(lines[j].strip()) == {fence[0]}
+                    and len(lines[j].strip()) >= len(fence)), len(lines))
+        body = lines[i + 1:end]
+        while body and (_OPTION.match(body[0]) or not body[0].strip()):
+            body = body[1:]
+        title = m.group("arg") or m.group("name").capitalize()
+        out += [f"> **{title}**", ">"] + [f"> {line}" if line else ">" for line in body]
+        i = end + 1
+    return "\n".join(out)
 
 
 def find_directive(source: str) -> Directive | None:
@@ -222,6 +257,8 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
 
     def emit(cell):
         nonlocal pending_md_placeholder
+        if not targets and cell.cell_type == "markdown":
+            cell.source = plain_markdown(cell.source)   # the hand-out is read outside the book
         out.cells.append(cell)
         pending_md_placeholder = False
 
@@ -311,10 +348,23 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
     if open_solution is not None:
         raise ExerciseFormatError(f"{where}: the solution of {open_solution} has no solution-end")
     out.metadata.pop("widgets", None)
-    problems = leaks(out)
+    problems = leaks(out) + ([] if targets else raw_myst(out))
     if problems:  # cannot happen with the code above; never hand out a notebook that leaks
         raise ExerciseFormatError(f"{where}: the student edition still contains: " + "; ".join(problems))
     return out, report
+
+
+def raw_myst(nb) -> list[str]:
+    """Markdown cells of a hand-out that still hold MyST roles or directives (shown raw outside the book)."""
+    problems = []
+    for i, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "markdown":
+            continue
+        if _ANY_ROLE.search(cell.source):
+            problems.append(f"cell {i} holds a MyST role: {_ANY_ROLE.search(cell.source).group(0)}")
+        if any(_OPEN.match(line) for line in cell.source.splitlines()):
+            problems.append(f"cell {i} holds a MyST directive")
+    return problems
 
 
 def leaks(nb) -> list[str]:

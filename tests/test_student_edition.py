@@ -103,6 +103,15 @@ def test_fabricated_chapter_is_converted_as_specified():
     assert "secret" not in text and "x + x" not in text
 
 
+def test_plain_markdown_turns_roles_into_text_and_notes_into_quotes():
+    source = ("A {term}`Dense layer <Dense layer>` and an {term}`epoch`.\n\n"
+              ":::{admonition} Implementation note: speed\n:class: dropdown\n\nFirst line.\n\n$$x$$\n:::\n\nAfter.")
+    assert se.plain_markdown(source) == ("A Dense layer and an epoch.\n\n"
+                                         "> **Implementation note: speed**\n>\n> First line.\n>\n> $$x$$\n\nAfter.")
+    assert se.raw_myst(nbformat.v4.new_notebook(cells=[new_markdown_cell(source)])) == [
+        "cell 1 holds a MyST role: {term}`", "cell 1 holds a MyST directive"]
+
+
 def test_targets_keep_references_resolvable_in_the_student_book():
     student, _ = se.student_notebook(fabricated_chapter(), "9", targets=True)
     assert student.cells[3].source.startswith("(ex-99-double)=\n### Exercise 9.1: Doubling\n")
@@ -237,7 +246,10 @@ def test_every_chapter_is_converted(edition):
         # the exercises' opening speaks to the student: no teacher's edition, no folded solutions
         text = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
         assert se.STUDENT_EXERCISES_INTRO in text, src.name
-        assert "teacher's edition" not in text and "folded" not in text, src.name
+        assert "teacher's edition" not in text and "folded away" not in text, src.name
+        # no MyST left for frontends that do not render it: roles are text, notes block quotes
+        assert se.raw_myst(student) == [], src.name
+        assert "{term}" not in text and ":::" not in text and "```{" not in text, src.name
         labels = _exercise_labels(instructor)
         all_labels += labels
         chapter = se.chapter_number(src)

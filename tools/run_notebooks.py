@@ -5,7 +5,8 @@
 Each notebook runs in its own folder, top to bottom, in a new kernel. Cells
 tagged ``raises-exception`` may raise; any other error stops with a message.
 Timing metadata is removed, so re-running an unchanged notebook gives an
-unchanged file. Before it runs, each notebook gets the setup cell that
+unchanged file, and cells the book folds (hide-input, hide-output, hide-cell)
+are folded in Jupyter too. Before it runs, each notebook gets the setup cell that
 _config.yml's repository setting asks for (book_ext/repository_setting.py).
 """
 
@@ -41,8 +42,31 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
+# The book folds a cell's code or output by tag (myst-nb); Jupyter folds it by the cell's
+# "jupyter" metadata. Both are kept in step, so a notebook opened in JupyterLab shows what
+# the book shows, with the plotting code folded away.
+FOLDED_BY_TAG = {"hide-input": ("source_hidden",), "hide-output": ("outputs_hidden",),
+                 "hide-cell": ("source_hidden", "outputs_hidden")}
+
+
+def fold_like_the_book(cell: nbformat.NotebookNode) -> None:
+    """Set ``cell.metadata.jupyter``'s source_hidden / outputs_hidden from the cell's hide-* tags."""
+    wanted = {key for tag in cell.metadata.get("tags", []) for key in FOLDED_BY_TAG.get(tag, ())}
+    jupyter = dict(cell.metadata.get("jupyter", {}))
+    for key in ("source_hidden", "outputs_hidden"):
+        if key in wanted:
+            jupyter[key] = True
+        else:
+            jupyter.pop(key, None)
+    if jupyter:
+        cell.metadata["jupyter"] = jupyter
+    else:
+        cell.metadata.pop("jupyter", None)
+
+
 def clean(nb: nbformat.NotebookNode) -> None:
     for cell in nb.cells:
+        fold_like_the_book(cell)
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
         if cell.cell_type == "code":
