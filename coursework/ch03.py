@@ -159,7 +159,7 @@ def check_dense_backward(dense_backward: Callable[[np.ndarray, np.ndarray, np.nd
                         return (f"{key} is transposed, or it is {same[0]}: {key} has the shape of {like[key]}, "
                                 f"{e.shape}, and the arrays go in the order (dX, dW, db)")
                     if shape == e.shape[::-1] and len(shape) == 2:
-                        return f"{key} is transposed: it has the shape of {like[key]}, {e.shape}"
+                        return f"{key} is transposed: it must have the shape of {like[key]}, {e.shape}"
                     if same:
                         return (f"that is the shape of {same[0]}: are the three arrays returned in the order "
                                 "(dX, dW, db)?")

@@ -61,7 +61,8 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
             inputs = dict(Z=Z)
             where = _describe(inputs, shown)
             got = _call_on(stable_softmax, name, inputs, where,
-                           warning_hint="np.exp overflows on large logits. The softmax of a row does not "
+                           warning_hint="np.exp overflows on large logits (and a row whose exponentials all "
+                                        "underflow to 0 is divided by 0). The softmax of a row does not "
                                         "change when the same number is subtracted from all its logits: choose "
                                         "that number so that no exponential can overflow, row by row (one "
                                         "number for the whole array makes a row far below it underflow to "

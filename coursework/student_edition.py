@@ -50,6 +50,7 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import nbformat
@@ -121,14 +122,33 @@ _TERM = re.compile(r"\{term\}`([^`<]*?)\s*(?:<[^`>]*>)?`")
 _ANY_ROLE = re.compile(r"\{[a-z][\w-]*\}`")
 
 
-def plain_markdown(source: str) -> str:
+_PAGE_LINK = re.compile(r"\[([^\]]+)\]\((?![a-z]+:)[^)\s]*\.md(?:#[^)]*)?\)")
+_NUMREF = re.compile(r"\{numref\}`(?:[^`<]*<)?([\w-]+)>?`")
+
+
+def _figure_phrase(text: str, start: int, place: str) -> str:
+    """'the figure below' (or above), capitalised where it starts a sentence."""
+    before = text[:start].rstrip(" ")
+    opens_sentence = not before or before.endswith(("\n\n", ".", "!", "?", ":", "\n-", "\n*"))
+    return ("The" if opens_sentence else "the") + f" figure {place}"
+
+
+def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None) -> str:
     """``source`` without MyST syntax that plain Markdown renderers show raw.
 
     The student edition is opened in JupyterLab without jupyterlab-myst, VS Code,
-    Colab...: glossary roles become their text, and an admonition (an implementation
-    note) becomes a block quote under its title in bold.
+    Colab...: glossary roles and links to the book's pages (references, glossary)
+    become their text, a numbered figure reference "the
+    figure above" or "below" (``figure_place(name)`` says which; the hand-out shows no
+    figure numbers), and an admonition (an implementation note) a block quote under
+    its title in bold.
     """
     text = _TERM.sub(lambda m: m.group(1), source)
+    # the hand-out holds the chapters' notebooks, not the book's pages (references, glossary)
+    text = _PAGE_LINK.sub(lambda m: m.group(1), text)
+    text = _NUMREF.sub(lambda m: _figure_phrase(m.string, m.start(),
+                                                figure_place(m.group(1)) if figure_place else "of the book"),
+                       text)
     lines, out, i = text.splitlines(), [], 0
     while i < len(lines):
         m = _OPEN.match(lines[i])
@@ -255,14 +275,26 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
     open_solution: str | None = None   # label of the solution block we are in
     pending_md_placeholder = False      # last emitted cell is an answer placeholder
 
+    # where each numbered figure is drawn: the hand-out says "the figure above" or "below"
+    figures = {c.metadata["mystnb"]["figure"]["name"]: i for i, c in enumerate(nb.cells)
+               if c.cell_type == "code" and c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")}
+    current = 0
+
+    def figure_place(name: str) -> str:
+        if name not in figures:
+            return "in another chapter of the book"
+        return "above" if figures[name] < current else "below"
+
     def emit(cell):
         nonlocal pending_md_placeholder
         if not targets and cell.cell_type == "markdown":
-            cell.source = plain_markdown(cell.source)   # the hand-out is read outside the book
+            # the hand-out is read outside the book
+            cell.source = plain_markdown(cell.source, figure_place)
         out.cells.append(cell)
         pending_md_placeholder = False
 
     for index, cell in enumerate(nb.cells):
+        current = index
         here = f"{where}, cell {index + 1}"
         directive = None
         if cell.cell_type == "markdown":

@@ -262,7 +262,7 @@ def test_dense_backward_wrong_answers(capsys):
                 "dX has shape (3, 2)", "the order (dX, dW, db)")
     # the first example's shapes all differ: a transposed dW is called that, not a swapped dX
     assert_fail(run(check, lambda X, W, G: (G @ W.T, G.T @ X, G.sum(axis=0)), capsys=capsys), label,
-                "dW has shape (2, 3) on the first example", "dW is transposed: it has the shape of W, (3, 2)")
+                "dW has shape (2, 3) on the first example", "dW is transposed: it must have the shape of W, (3, 2)")
     assert_fail(run(check, lambda X, W, G: (G @ W.T, 2 * X.T @ G, G.sum(axis=0)), capsys=capsys), label,
                 "wrong values of dW", "2 times the expected", "gradient check of dW")
     # the classic mistakes: averaging db or dW, and a missing transpose that only a square W reveals

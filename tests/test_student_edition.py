@@ -104,12 +104,28 @@ def test_fabricated_chapter_is_converted_as_specified():
 
 
 def test_plain_markdown_turns_roles_into_text_and_notes_into_quotes():
-    source = ("A {term}`Dense layer <Dense layer>` and an {term}`epoch`.\n\n"
+    source = ("A {term}`Dense layer <Dense layer>` and an {term}`epoch` ([References](references.md), "
+              "[chapter 2](02_layers.ipynb)).\n\n"
               ":::{admonition} Implementation note: speed\n:class: dropdown\n\nFirst line.\n\n$$x$$\n:::\n\nAfter.")
-    assert se.plain_markdown(source) == ("A Dense layer and an epoch.\n\n"
+    assert se.plain_markdown(source) == ("A Dense layer and an epoch (References, [chapter 2](02_layers.ipynb)).\n\n"
                                          "> **Implementation note: speed**\n>\n> First line.\n>\n> $$x$$\n\nAfter.")
     assert se.raw_myst(nbformat.v4.new_notebook(cells=[new_markdown_cell(source)])) == [
         "cell 1 holds a MyST role: {term}`", "cell 1 holds a MyST directive"]
+
+
+def test_figure_references_say_above_or_below_in_the_hand_out():
+    figure = new_code_cell("plt.plot(x)", id="fig")
+    figure.metadata["mystnb"] = {"figure": {"name": "fig-curve", "caption": "A curve."}}
+    nb = fabricated_chapter()
+    nb.cells[1:1] = [new_markdown_cell("{numref}`fig-curve` shows the curve; look at {numref}`fig-curve`.", id="a"),
+                     figure,
+                     new_markdown_cell("As {numref}`Figure %s <fig-curve>` showed, and {numref}`fig-other` too.", id="b")]
+    student, _ = se.student_notebook(nb, "9")
+    text = {c.id: c.source for c in student.cells}
+    assert text["a"] == "The figure below shows the curve; look at the figure below."
+    assert text["b"] == "As the figure above showed, and the figure in another chapter of the book too."
+    book, _ = se.student_notebook(nb, "9", targets=True)     # the student book keeps the numbered references
+    assert {c.id: c.source for c in book.cells}["a"].startswith("{numref}`fig-curve`")
 
 
 def test_targets_keep_references_resolvable_in_the_student_book():
@@ -250,6 +266,9 @@ def test_every_chapter_is_converted(edition):
         # no MyST left for frontends that do not render it: roles are text, notes block quotes
         assert se.raw_myst(student) == [], src.name
         assert "{term}" not in text and ":::" not in text and "```{" not in text, src.name
+        # every link between files leads to a file of the hand-out (not to the book's pages)
+        for target in re.findall(r"\]\((?![a-z]+:)([^)#\s]+)", text):
+            assert (out / target).exists(), (src.name, target)
         labels = _exercise_labels(instructor)
         all_labels += labels
         chapter = se.chapter_number(src)
