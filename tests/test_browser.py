@@ -323,6 +323,54 @@ def test_no_external_resources_in_html():
     assert (HTML / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not served locally"
 
 
+def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text():
+    """Each image of the book sits in a <figure> with a numbered caption, and its alt text says what
+    it shows (a screen reader speaks it): words, not a file name."""
+    _needs_book()
+    import html.parser
+
+    class Figures(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open_figures: list[dict] = []
+            self.found: list[dict] = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "figure":
+                self.open_figures.append({"caption": "", "images": []})
+            elif tag == "img" and "/_static/" not in (attrs.get("src") or "") and "logo" not in (attrs.get("class") or ""):
+                image = {"alt": attrs.get("alt") or "", "src": attrs.get("src") or "", "in_figure": bool(self.open_figures)}
+                (self.open_figures[-1]["images"] if self.open_figures else self.found).append(image)
+
+        def handle_data(self, data):
+            if self.open_figures:
+                self.open_figures[-1]["caption"] += data
+
+        def handle_endtag(self, tag):
+            if tag == "figure" and self.open_figures:
+                figure = self.open_figures.pop()
+                for image in figure["images"]:
+                    self.found.append({**image, "caption": " ".join(figure["caption"].split())})
+
+    problems, images = [], 0
+    for page in sorted(HTML.glob("chapters/*.html")):
+        parser = Figures()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for image in parser.found:
+            images += 1
+            where = f"{page.name}: {image['src'][-40:]}"
+            alt = image["alt"]
+            if not image["in_figure"]:
+                problems.append(f"{where}: not in a numbered figure (give its cell metadata.mystnb.figure)")
+            elif not re.match(r"Fig\. \d+(\.\d+)? \S", image.get("caption", "")):
+                problems.append(f"{where}: its figure has no numbered caption: {image.get('caption', '')[:60]!r}")
+            if re.search(r"\.(png|svg|jpe?g|gif)$", alt, re.I) or "_images/" in alt or len(alt.split()) < 8:
+                problems.append(f"{where}: the alt text is not a description: {alt[:60]!r}")
+    assert images >= 30, f"only {images} images found in the chapters"
+    assert not problems, f"{len(problems)} of {images} images:\n  " + "\n  ".join(problems)
+
+
 def test_api_reference_covers_every_public_name():
     """chapters/api.md documents every name in nnlib.__all__ (it is written by hand)."""
     _needs_book()
