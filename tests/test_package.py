@@ -118,6 +118,20 @@ def test_plot_decision_boundary_returns_the_axes(plt):
         nnlib.plot_decision_boundary(model, np.ones((4, 3)), [0, 1, 1, 0])
 
 
+def test_plots_tell_classes_and_curves_apart_without_colour(plt):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    model = Model([Dense(2, 1, rng=0), Sigmoid()])
+    ax = nnlib.plot_decision_boundary(model, X, [0, 1, 1, 0], resolution=10)
+    markers = [collection.get_paths()[0].vertices.tobytes() for collection in ax.collections[-2:]]
+    assert markers[0] != markers[1]                               # circles and squares
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    ax = nnlib.plot_decision_boundary(model, X, np.array([0.0, 1.0, 1.0, 0.0]), resolution=10)   # float labels
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+    styles = [line.get_linestyle() for line in nnlib.plot_history(history).get_lines()]
+    assert styles == ["-", "--"]
+
+
 def test_plot_history_draws_one_line_per_curve(plt):
     history = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.7, 0.5]}
     ax = nnlib.plot_history(history, logy=True)
