@@ -50,8 +50,8 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 
@@ -117,6 +117,15 @@ def tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+def _closing_fence(lines: list[str], opening: int, fence: str) -> int | None:
+    """Index of the line that closes the directive opened at ``lines[opening]`` by ``fence``, or None."""
+    for j in range(opening + 1, len(lines)):
+        s = lines[j].strip()
+        if s and set(s) == {fence[0]} and len(s) >= len(fence):
+            return j
+    return None
+
+
 # A glossary reference, {term}`text <target>` or {term}`text`: in plain Markdown, its text.
 _TERM = re.compile(r"\{term\}`([^`<]*?)\s*(?:<[^`>]*>)?`")
 _ANY_ROLE = re.compile(r"\{[a-z][\w-]*\}`")
@@ -156,10 +165,8 @@ def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None
             out.append(lines[i])
             i += 1
             continue
-        fence = m.group("fence")
-        end = next((j for j in range(i + 1, len(lines))
-                    if lines[j].strip() and set(lines[j].strip()) == {fence[0]}
-                    and len(lines[j].strip()) >= len(fence)), len(lines))
+        end = _closing_fence(lines, i, m.group("fence"))
+        end = len(lines) if end is None else end
         body = lines[i + 1:end]
         while body and (_OPTION.match(body[0]) or not body[0].strip()):
             body = body[1:]
@@ -177,12 +184,7 @@ def find_directive(source: str) -> Directive | None:
         if not m or m.group("name") not in DIRECTIVES:
             continue
         fence = m.group("fence")
-        end = None
-        for j in range(i + 1, len(lines)):
-            s = lines[j].strip()
-            if s and set(s) == {fence[0]} and len(s) >= len(fence):
-                end = j
-                break
+        end = _closing_fence(lines, i, fence)
         if end is None:
             raise ExerciseFormatError(f"the {{{m.group('name')}}} directive is not closed (no {fence} line)")
         inner = lines[i + 1:end]
