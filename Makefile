@@ -8,6 +8,8 @@
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 # make browser      install Debian's chromium (browser test) and bubblewrap (grading sandbox), if missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
+# make pdf          the book and the student edition as PDFs, in _build/pdf/ (book.pdf, student-book.pdf)
+# make pdf-tools    install Debian's TeX Live, fonts and PDF tools for make pdf, if missing (CI runs it)
 # make student [ONLY=1,2]   the student edition of the notebooks (no solutions), in _build/student-edition/
 # make student-book  the HTML book without solutions, in _build/student/_build/html/
 # make check-submissions DIR=folder [TIMEOUT=300] [CELL_TIMEOUT=60] [JOBS=2] [OUT=folder] [CLASS=students.csv]
@@ -33,7 +35,7 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots clean student student-book check-submissions suggest-limits nbgrader
+.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots pdf pdf-tools clean student student-book check-submissions suggest-limits nbgrader
 
 book: $(STAMP) build-book
 	@echo
@@ -115,6 +117,24 @@ browser:
 
 screenshots: $(STAMP)
 	$(PY) tools/screenshots.py
+
+# The PDFs (tools/build_pdf.py): Sphinx's LaTeX builder, then xelatex.
+pdf: $(STAMP) pdf-tools
+	$(PY) tools/build_pdf.py --out _build/pdf
+
+# What make pdf needs, from Debian's packages (about 250 MB to download): xelatex
+# with the LaTeX packages Sphinx's and jupyter-book's LaTeX use, latexmk, xindy
+# (the index), rsvg-convert (the SVG diagram), poppler's PDF tools (the PDF test)
+# and the fonts (FreeFont, Sphinx's default for xelatex; Noto CJK for the
+# glossary's Chinese terms). Does nothing when all are there.
+PDF_PACKAGES := texlive-xetex texlive-latex-extra texlive-lang-chinese texlive-fonts-recommended \
+  latexmk xindy librsvg2-bin poppler-utils fonts-freefont-otf fonts-noto-cjk
+pdf-tools:
+	@if $(foreach t,xelatex latexmk xindy rsvg-convert pdftotext pdfinfo pdffonts pdftoppm,command -v $(t) >/dev/null &&) kpsewhich xeCJK.sty pgfplots.sty >/dev/null \
+	    && fc-list | grep -q 'Noto Serif CJK SC' && fc-list | grep -q FreeSerif; then \
+	  echo "TeX Live and the PDF tools are installed: $$(command -v xelatex)"; else \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(PDF_PACKAGES); fi
 
 # Coursework (chapters/teaching.md). The student edition folder is replaced on
 # each run (the tool refuses to write into a folder it did not create).

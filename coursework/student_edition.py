@@ -48,6 +48,7 @@ import html
 import html.parser
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -720,6 +721,29 @@ def verify_html(htmldir: Path, chapters: Path = CHAPTERS,
             for piece in pieces:
                 if piece in text:
                     problems.append(f"{page.relative_to(htmldir)}: shows a solution from {stem}: {piece!r}")
+    return problems
+
+
+def verify_pdf(pdf: Path, chapters: Path = CHAPTERS,
+               snippets: dict[str, list[str]] | None = None) -> list[str]:
+    """Problems found in a student book's PDF (tools/build_pdf.py): a solution's heading or text.
+
+    The text is poppler's pdftotext. A word hyphenated at a line's end is
+    looked for both joined and hyphenated, so that a broken line hides nothing.
+    """
+    proc = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [f"{pdf}: pdftotext failed: {proc.stderr.strip()}"]
+    if snippets is None:
+        snippets = solution_snippets(chapters)
+    raw = proc.stdout
+    problems = [f"{pdf.name}: page {raw[:m.start()].count(chr(12)) + 1} has the heading {m.group(0)!r}"
+                for m in re.finditer(r"Solution to Exercise [\d.]+", raw)]
+    texts = [_norm(re.sub(r"-\n", "", raw)), _norm(re.sub(r"-\n", "-", raw))]
+    for stem, pieces in snippets.items():
+        for piece in pieces:
+            if any(piece in text for text in texts):
+                problems.append(f"{pdf.name}: shows a solution from {stem}: {piece!r}")
     return problems
 
 

@@ -17,8 +17,8 @@ requirements.txt installs (nnlib, editable, with those groups):
 The Python versions are pyproject.toml's "Programming Language :: Python ::
 3.x" classifiers; the interpreters come from PATH or pyenv (nothing is
 downloaded). Each environment then runs the unit tests and strict nbval over
-every notebook (the browser test, the forced BLAS kernels and nbgrader's
-round trip run in `make test`). Both run at once, one core each; the tool prints the versions
+every notebook (the browser test, the PDF test, the forced BLAS kernels and
+nbgrader's round trip run in `make test`). Both run at once, one core each; the tool prints the versions
 it tested, a line per environment and, for a failure, the end of its log
 (the whole log is in .venv-ends/<end>/pytest.log).
 """
@@ -42,7 +42,7 @@ ENVS = ROOT / ".venv-ends"
 SHOWN = ("numpy", "scikit-learn", "matplotlib", "jupyter-book", "sphinx", "ipykernel", "nbclient",
          "nbval", "pytest")
 PYTEST = ["-m", "pytest", "tests", "chapters", "-q", "-p", "no:xdist",
-          "--ignore", "tests/test_browser.py", "--ignore", "tests/test_portability.py",
+          "--ignore", "tests/test_browser.py", "--ignore", "tests/test_pdf.py", "--ignore", "tests/test_portability.py",
           # nbgrader's round trip runs nbgrader from its own environment, not these
           "--deselect", "tests/test_nbgrader.py::test_round_trip_chapter_1"]
 

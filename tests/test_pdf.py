@@ -1,0 +1,195 @@
+"""The book as a PDF (`make pdf`, tools/build_pdf.py), read back with real PDF tools.
+
+The module builds both editions once, into _build/pdf/ (as `make pdf` does), then
+checks them with poppler's pdftotext, pdffonts and pdftoppm and with pypdf:
+
+* every chapter's title is in the text and has a bookmark, in the book's order;
+* the contents list, the numbered figures (as many as the sources have) and page numbers;
+* every Chinese term of the glossary is in the text;
+* every font is embedded, no character lacked a glyph, no line ran past the margin;
+* nothing of the web page is printed: no toggle labels, no buttons;
+* the student edition has no solution (scanned as the student HTML book is) and
+  no teacher's guide, and the scan does find the solutions in the teacher's book;
+* a few pages rendered to PNG (_build/pdf/pages/) show something, so a person can look.
+
+Without TeX Live and poppler (`make pdf-tools` installs them; CI runs it) the
+tests are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from coursework import student_edition
+from helpers import ROOT
+from tools import build_pdf
+
+OUT = ROOT / "_build" / "pdf"
+WORK = ROOT / "_build" / "pdf-work"
+CJK = re.compile(r"[\u3400-\u9fff]+")
+
+pytestmark = pytest.mark.skipif(bool(build_pdf.missing_tools()),
+                                reason=f"missing {', '.join(build_pdf.missing_tools())}: run `make pdf-tools`")
+
+
+def _pdftotext(pdf: Path, *options: str) -> str:
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", *options, str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return unicodedata.normalize("NFKC", out)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def pdfs() -> dict[str, Path]:
+    shutil.rmtree(OUT, ignore_errors=True)
+    return {edition: build_pdf.build(edition, OUT, WORK) for edition in ("book", "student")}
+
+
+@pytest.fixture(scope="module")
+def book_text(pdfs) -> str:
+    return _pdftotext(pdfs["book"])
+
+
+def _toc_files(toc: dict) -> list[str]:
+    return [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+def chapter_titles() -> list[str]:
+    """Each chapter's title (its first heading), in the order of _toc.yml, without Markdown."""
+    titles = []
+    for name in _toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))):
+        path = ROOT / name
+        if path.with_suffix(".ipynb").exists():
+            nb = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
+            source = next(c.source for c in nb.cells if c.cell_type == "markdown")
+        else:
+            source = path.with_suffix(".md").read_text(encoding="utf-8")
+        heading = next(line for line in source.splitlines() if line.startswith("# "))
+        titles.append(heading[2:].replace("`", "").strip())
+    return titles
+
+
+def _outline_titles(pdf: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                yield from walk(item)
+            else:
+                yield item.title
+    return [unicodedata.normalize("NFKC", t) for t in walk(PdfReader(pdf).outline)]
+
+
+def test_every_chapter_is_in_the_text_with_a_bookmark_in_order(pdfs, book_text):
+    titles = chapter_titles()
+    assert len(titles) >= 10
+    text = _flat(book_text)
+    missing = [t for t in titles if t not in text]
+    assert not missing, f"chapter titles not in the PDF's text: {missing}"
+    bookmarks = _outline_titles(pdfs["book"])
+    positions = []
+    for title in titles:
+        hits = [i for i, b in enumerate(bookmarks) if b.endswith(title)]
+        assert hits, f"no bookmark for the chapter {title!r}; bookmarks: {bookmarks[:30]}"
+        positions.append(hits[0])
+    assert positions == sorted(positions), "the chapters' bookmarks are not in the book's order"
+    # Sections have bookmarks too, and so does the introduction.
+    assert "Introduction" in bookmarks
+    assert len(bookmarks) > 3 * len(titles)
+
+
+def test_contents_page_numbers_and_numbered_figures(pdfs, book_text):
+    pages = book_text.split("\f")
+    contents = next((p for p in pages[:6] if p.strip().startswith("CONTENTS") or "Contents" in p[:200]), None)
+    assert contents is not None, "no contents list in the first pages"
+    # The contents list gives a page number for the first chapter.
+    assert re.search(r"Neurons\s*\.*\s*\d+", _flat(" ".join(pages[:6])).replace(" .", "")), \
+        "the contents list gives no page number for chapter 1"
+    # Every page of the main matter carries its number.
+    numbered = sum(1 for i, p in enumerate(pages[10:-3], start=11) if re.search(r"(^|\s)\d{1,3}(\s|$)", p))
+    assert numbered > 0.9 * len(pages[10:-3])
+    # Every figure the sources declare is a numbered figure with its caption.
+    declared = 0
+    for nb_path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        declared += sum(1 for c in nb.cells if c.metadata.get("mystnb", {}).get("figure"))
+    declared += sum(p.read_text(encoding="utf-8").count("{figure}") for p in (ROOT / "chapters").glob("*.md"))
+    captions = re.findall(r"^Fig\. (\d+(?:\.\d+)?): \S", book_text, re.MULTILINE)
+    assert len(captions) == declared, f"{len(captions)} numbered captions in the PDF, {declared} figures in the sources"
+    assert len(set(captions)) == len(captions), "two figures share a number"
+
+
+def test_every_chinese_glossary_term_is_printed(book_text):
+    glossary = (ROOT / "chapters" / "glossary.md").read_text(encoding="utf-8")
+    block = glossary.split("```{glossary}", 1)[1].split("```", 1)[0]
+    terms = sorted({t for line in block.splitlines() if not line.startswith(" ") for t in CJK.findall(line)})
+    assert len(terms) >= 20, terms
+    text = book_text.replace("\n", "")
+    missing = [t for t in terms if t not in text]
+    assert not missing, f"Chinese glossary terms missing from the PDF's text: {missing}"
+
+
+def test_fonts_are_embedded_and_no_glyph_or_line_is_lost(pdfs):
+    for edition, pdf in pdfs.items():
+        rows = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        fonts = rows.splitlines()[2:]
+        assert fonts, rows
+        for row in fonts:
+            # name type encoding emb sub uni object-id: 'emb' is the fourth field from the end.
+            assert row.split()[-5] == "yes", f"{edition}: a font is not embedded: {row}"
+        assert any("CJK" in row for row in fonts), f"{edition}: no CJK font in the PDF"
+        log = (WORK / edition / "_build" / "latex" / "book.log").read_text(encoding="utf-8", errors="replace")
+        assert build_pdf.latex_problems(log) == []
+        # A line of code or output wider than the text: TeX reports an overfull box.
+        overfull = re.findall(r"^Overfull \\hbox \((\d+\.\d+)pt too wide\)", log, re.MULTILINE)
+        assert not overfull, f"{edition}: {len(overfull)} lines run past the margin (book.log)"
+
+
+def test_the_log_check_finds_a_missing_glyph():
+    log = "Missing character: There is no ✓ (U+2713) in font FreeSerif:mode=node;!\n"
+    assert build_pdf.latex_problems(log)
+
+
+def test_no_part_of_the_web_page_is_printed(book_text):
+    for label in ("Show code cell", "Hide code cell", "Click to show", "Click to hide", "Copy to clipboard",
+                  "Download", "Launch", "Skip to main content", "Edit this page", "Print to PDF"):
+        assert label not in book_text, f"the PDF prints {label!r}"
+
+
+def test_student_edition_has_no_solution(pdfs, book_text):
+    student_text = _pdftotext(pdfs["student"])
+    assert "(student edition)" in _flat(student_text[:2000])
+    assert "Solution to Exercise" not in student_text
+    assert "Teaching with this book" not in student_text
+    snippets = student_edition.solution_snippets()
+    assert student_edition.verify_pdf(pdfs["student"], snippets=snippets) == []
+    # The same scan finds the solutions in the teacher's book: it can fail.
+    found = student_edition.verify_pdf(pdfs["book"], snippets=snippets)
+    assert any("has the heading" in p for p in found)
+    assert sum("shows a solution" in p for p in found) >= 10
+
+
+def test_a_few_pages_render(pdfs):
+    pages_dir = OUT / "pages"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    import matplotlib.image as mpimg
+
+    for first in (1, 3, 12, 40):
+        stem = pages_dir / f"book-{first:03d}"
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(first), "-l", str(first),
+                        str(pdfs["book"]), str(stem)], check=True)
+        image = mpimg.imread(f"{stem}.png")
+        assert image.shape[0] > 600 and image.shape[1] > 400
+        assert image[..., :3].min() < 0.5, f"page {first} is blank"
