@@ -28,6 +28,8 @@ NBG_VENV := .venv-nbgrader
 NBG_STAMP := $(NBG_VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 MATHJAX := _vendor/static/mathjax/tex-mml-chtml.js
+# axe-core, the accessibility checker of tests/test_browser.py (not part of the book)
+AXE := _vendor/npm/node_modules/axe-core/axe.min.js
 # One BLAS thread: at this book's matrix sizes a second thread gains nothing and,
 # when the other core is busy, makes small matrix products hundreds of times
 # slower. It also keeps the stored notebook outputs reproducible.
@@ -45,9 +47,11 @@ book: $(STAMP) build-book
 build-book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 
-# MathJax, served from the book so that it reads offline: installed from the
-# npm registry into the git-ignored _vendor/ (see _config.yml).
-$(MATHJAX): tools/install_static.sh
+# MathJax, served from the book so that it reads offline, and axe-core, which
+# the browser test runs on every page (it stays out of the book): installed from
+# the npm registry into the git-ignored _vendor/ by one run of the script, which
+# installs both (see _config.yml and the script's header).
+$(MATHJAX) $(AXE): tools/install_static.sh
 	tools/install_static.sh
 
 # requirements.txt installs nnlib (editable) with the groups of requirements
@@ -59,10 +63,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt
 	touch $(STAMP)
 
-# The book is built first: tests/test_browser.py opens every page of that build.
-# Tests run on every core; each notebook's cells stay together on one worker.
+# The book is built first: tests/test_browser.py opens every page of that build
+# and runs axe-core on it. Tests run on every core; each notebook's cells stay
+# together on one worker.
 # tests/test_nbgrader.py runs nbgrader from its own environment (see below).
-test: build-book $(NBG_STAMP)
+test: build-book $(NBG_STAMP) $(AXE)
 	NNLIB_NBGRADER_PYTHON=$(CURDIR)/$(NBG_VENV)/bin/python $(PY) -m pytest -n auto --dist loadscope
 
 # nbgrader, for the round trip of tests/test_nbgrader.py, in an environment of its

@@ -10,7 +10,10 @@ For every HTML page of the book this checks that the page
   * on notebook pages: has an .ipynb download button, the download being a
     notebook, and launch (Binder, Colab), repository and issue buttons that
     lead to the repository _config.yml names, or none while it names none,
-  * starts with every exercise solution collapsed, and opens it on a click;
+  * starts with every exercise solution collapsed, and opens it on a click,
+  * breaks no rule of WCAG 2 (2.0, 2.1 and 2.2, levels A and AA) that axe-core
+    checks, in the theme's light mode, with hidden code cells and solutions
+    unfolded (test_page_has_no_accessibility_violation);
 and, across the book: that no page or stylesheet loads anything from another host,
 that MathJax is served by the book itself, that the API reference covers every
 public name of nnlib, that the book has solutions and every one is a dropdown,
@@ -21,6 +24,14 @@ another build folder. Chromium is Debian's system browser (/usr/bin/chromium, or
 CHROMIUM=...) driven by Playwright; browsers are never downloaded. Without it the
 tests are skipped: `make browser` installs it. The server and browser settings
 are those of tools/screenshots.py (tools/book_browser.py).
+
+axe-core (Deque's accessibility engine, MPL-2.0) is installed from the npm
+registry at a pinned version by tools/install_static.sh, which `make test` runs
+when it is missing, into _vendor/npm/node_modules/axe-core/ (git-ignored); it is
+not part of the book (it is not copied into the build), the test injects it into
+each page. Without it that test is skipped (AXE_JS=... names another copy). A
+violation is fixed in the book, not by turning a rule off: book_static/ (colours),
+book_ext/accessibility.py and book_ext/templates/ (the theme's and myst-nb's markup).
 """
 
 from __future__ import annotations
@@ -228,6 +239,59 @@ def test_page(visit, path):
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
+# axe-core (tools/install_static.sh installs it from the npm registry; the book does
+# not ship it), asked for the rules of WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+AXE_JS = Path(os.environ.get("AXE_JS", ROOT / "_vendor" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# What a reader can unfold is checked too: hidden code cells (<details>) and
+# exercise solutions (sphinx-togglebutton) are opened before axe-core runs, and
+# their fading in (a CSS transition) is waited for: halfway, text is paler.
+_UNFOLD_JS = """async () => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden > .admonition-title').forEach(t => t.click());
+    await Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition)
+                              .map(a => a.finished.catch(() => null)));
+    return document.querySelectorAll('.toggle-hidden').length;
+}"""
+_AXE_RUN_JS = """async tags => {
+    const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+    return {version: axe.version, violations: result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+        nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html,
+                                  summary: n.failureSummary || ''}))}))};
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES or ["(no built book)"])
+def test_page_has_no_accessibility_violation(visit, path):
+    """axe-core finds no violation of WCAG 2 levels A and AA on the page as it is drawn
+    (formulas typeset, the theme's light mode, 1280 pixels wide), with everything
+    foldable unfolded. The failure lists each rule broken, with a few of the
+    elements that break it and what to change."""
+    if not AXE_JS.is_file():
+        pytest.skip(f"axe-core not found at {AXE_JS}: run tools/install_static.sh (`make test` does), "
+                    "or set AXE_JS=/path/to/axe.min.js")
+    page = visit(path).page
+    assert page.evaluate(_UNFOLD_JS) == 0, "a solution still folded after a click on its title"
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(_AXE_RUN_JS, AXE_TAGS)
+    report = []
+    for v in result["violations"]:
+        report.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}\n    {v['url']}")
+        for node in v["nodes"][:4]:
+            html = " ".join(node["html"].split())
+            report.append(f"    {node['target']}\n      {html[:160]}")
+            summary = " ".join(node["summary"].split())
+            if summary:
+                report.append(f"      {summary[:300]}")
+        if len(v["nodes"]) > 4:
+            report.append(f"    ... and {len(v['nodes']) - 4} more")
+    if report:
+        n = len(result["violations"])
+        pytest.fail(f"{path}: {n} rule{'s' * (n != 1)} of WCAG 2 A/AA violated "
+                    f"(axe-core {result['version']}):\n  " + "\n  ".join(report), pytrace=False)
+
+
 def _notebook_download(page) -> list[str]:
     """An .ipynb download button whose file is a notebook."""
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
@@ -321,6 +385,13 @@ def test_no_external_resources_in_html():
             offenders.append(f"{p.relative_to(HTML)}: {m.group(0)}")
     assert not offenders, "resources loaded from the internet:\n  " + "\n  ".join(offenders[:20])
     assert (HTML / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not served locally"
+
+
+def test_the_book_does_not_ship_axe_core():
+    """axe-core is for the tests (test_page_has_no_accessibility_violation): no copy in the build."""
+    _needs_book()
+    copies = [p.relative_to(HTML).as_posix() for p in HTML.rglob("axe*.js")]
+    assert not copies, f"axe-core is in the built book: {copies}"
 
 
 def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text():

@@ -1,0 +1,57 @@
+"""book_ext/accessibility.py: the markup it changes is the packages' own but for the attributes it fixes.
+
+It draws myst-nb's hidden-cell summary and overrides two templates of
+pydata-sphinx-theme; were either package to change that markup, the book's
+copies would go stale unnoticed. These tests compare them with the installed
+packages' (the browser test, tests/test_browser.py, runs axe-core on the result).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from book_ext import accessibility
+
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}\n?", re.S)
+
+
+def _theme_template(name: str) -> str:
+    import pydata_sphinx_theme
+
+    return (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components" / name
+            ).read_text(encoding="utf-8")
+
+
+def _markup(text: str) -> str:
+    return _JINJA_COMMENT.sub("", text)
+
+
+@pytest.mark.parametrize("name, change", [
+    ("search-button-field.html", lambda t: t.replace(" aria-label=\"{{ _('Search') }}\"", "", 1)),
+    ("theme-switcher.html", lambda t: re.sub(r'(fa-lg")( data-mode="\w+") *title="[^"]*"', r'\1 aria-hidden="true"\2', t)),
+])
+def test_the_template_is_the_themes_but_for_the_fix(name, change):
+    theme = _markup(_theme_template(name))
+    ours = _markup((accessibility.TEMPLATES / name).read_text(encoding="utf-8"))
+    fixed = change(theme)
+    assert fixed != theme, f"the theme's {name} no longer has what book_ext/templates/{name} fixes"
+    assert ours == fixed, (f"book_ext/templates/{name} is not the installed theme's template with the fix: "
+                           "copy the theme's again and redo the change")
+
+
+def test_the_hidden_cell_summary_is_myst_nbs_but_named_by_its_text():
+    from myst_nb import sphinx_
+
+    node = {"classes": ["above-input"], "prompt_show": "Show code cell source", "prompt_hide": "Hide <code>"}
+    theirs, ours = SimpleNamespace(body=[]), SimpleNamespace(body=[])
+    sphinx_.visit_HideCellInput(theirs, node)
+    sphinx_.depart_HideCellInput(theirs, node)
+    accessibility.visit_hide_cell_input(ours, node)
+    accessibility.depart_hide_cell_input(ours, node)
+    theirs_html, ours_html = "".join(theirs.body), "".join(ours.body)
+    assert ' aria-label="Toggle hidden content"' in theirs_html
+    assert ours_html == theirs_html.replace(' aria-label="Toggle hidden content"', "")
