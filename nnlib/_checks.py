@@ -115,6 +115,19 @@ def check_positive_float(value: Any, name: str, where: str) -> float:
     return value
 
 
+def check_fraction(value: Any, name: str, where: str, *, low: float = 0.0, high: float = 1.0,
+                   high_included: bool = False) -> float:
+    """A real number in ``[low, high)`` (or ``[low, high]``), as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r}.")
+    value = float(value)
+    inside = low <= value <= high if high_included else low <= value < high
+    if not np.isfinite(value) or not inside:
+        bracket = "]" if high_included else ")"
+        raise ValueError(f"{where}: {name} must be in [{low:g}, {high:g}{bracket}, got {value}.")
+    return value
+
+
 def as_generator(rng: Any, where: str) -> np.random.Generator:
     """Turn ``rng`` (None, an int seed or a Generator) into a Generator.
 

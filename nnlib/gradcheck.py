@@ -108,8 +108,8 @@ def check_model(model: Any, X: Any, y: Any, loss: Loss | str, *, h: float = 1e-6
         f"layer{i}.{k}": np.array(layer.grads[k]) for i, layer in enumerate(model.layers) for k in layer.params
     }
 
-    def f() -> float:
-        return loss(y, model.predict(X))
+    def f() -> float:  # what compute_gradients differentiates: the loss plus any weight decay
+        return loss(y, model.predict(X)) + model.penalty()
 
     return {name: relative_error(analytic[name], numerical_gradient(f, param, h))
             for name, param in model.named_parameters().items()}

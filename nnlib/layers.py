@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_float_array, check_2d, check_finite, check_positive_int, as_generator
+from ._checks import as_float_array, as_generator, check_2d, check_finite, check_fraction, check_positive_int
 from .initializers import get_initializer
 
 
@@ -121,6 +121,11 @@ class Dense(Layer):
     rng : None, int or numpy.random.Generator
         Source of randomness for the initial weights; an int seed gives the same
         weights every time.
+    weight_decay : float, default 0
+        L2 regularisation :math:`\\lambda` of the weights (not the biases): the
+        model's training loss gets :math:`\\tfrac{\\lambda}{2}\\lVert W \\rVert^2` added, so
+        its gradient gets :math:`\\lambda W` (see :meth:`nnlib.Model.penalty`). It is
+        part of the layer's configuration and is saved with the model.
 
     Attributes
     ----------
@@ -154,10 +159,12 @@ class Dense(Layer):
         *,
         init: str = "xavier",
         rng: None | int | np.random.Generator = None,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features", "Dense")
         self.out_features = check_positive_int(out_features, "out_features", "Dense")
+        self.weight_decay = check_fraction(weight_decay, "weight_decay", "Dense", high=np.inf)
         initializer = get_initializer(init)
         self.init = init
         gen = as_generator(rng, "Dense")
@@ -169,10 +176,14 @@ class Dense(Layer):
         return self.out_features
 
     def get_config(self) -> dict[str, Any]:
-        return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features}
+        config = {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features}
+        if self.weight_decay:
+            config["weight_decay"] = self.weight_decay
+        return config
 
     def __repr__(self) -> str:
-        return f"Dense({self.in_features} -> {self.out_features})"
+        decay = f", weight_decay={self.weight_decay:g}" if self.weight_decay else ""
+        return f"Dense({self.in_features} -> {self.out_features}{decay})"
 
     # -- checked public interface -------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -245,3 +256,82 @@ class Activation(Layer):
 
     def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+
+class Dropout(Layer):
+    """Inverted dropout: while the model trains, each input is zeroed with probability ``rate``.
+
+    The inputs that are kept are divided by ``1 - rate``, so that every input
+    keeps its expected value and nothing needs rescaling afterwards. Outside
+    training (``predict``, ``evaluate``, validation) the layer passes its input
+    through unchanged.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Probability of dropping each input; 0 keeps everything.
+
+    Notes
+    -----
+    :meth:`nnlib.Model.fit` switches dropout on for its training batches only
+    and draws the masks from its own ``rng``, after the shuffling: the same
+    seed gives the same masks, so the same run, bit for bit. A new mask is
+    drawn for every batch; ``backward`` multiplies the incoming gradient by
+    the mask of the last forward pass, which is the derivative of
+    :math:`y = x \\odot m` with respect to :math:`x`.
+
+    Used on its own, ``forward(x, training=True, rng=...)`` applies one mask.
+    """
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = check_fraction(rate, "rate", "Dropout")
+        self._mask: np.ndarray | None = None  # the last training mask, scaled by 1/(1 - rate)
+        self._shape: tuple[int, ...] | None = None  # shape of the last forward input
+        self._gen: np.random.Generator | None = None  # set by Model.fit while it trains
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "Dropout", "rate": self.rate}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate:g})"
+
+    def forward(self, x: np.ndarray, *, training: bool = False, rng: None | int | np.random.Generator = None) -> np.ndarray:
+        """``x`` unchanged, or with ``training=True`` a random mask (drawn from ``rng``) applied."""
+        x = as_float_array(x, "x", repr(self))
+        check_finite(x, "x", repr(self))
+        saved = self._gen
+        self._gen = as_generator(rng, repr(self)) if training else None
+        try:
+            return self._forward(x)
+        finally:
+            self._gen = saved
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """The gradient for ``x``: ``grad`` times the last forward pass's mask (``grad`` itself outside training)."""
+        if self._shape is None:
+            raise RuntimeError(f"{self!r}: call forward(x) before backward(grad).")
+        grad = as_float_array(grad, "grad", repr(self) + ".backward")
+        if grad.shape != self._shape:
+            raise ValueError(
+                f"{self!r}.backward: grad has shape {grad.shape} but the last forward input "
+                f"had shape {self._shape}; they must match."
+            )
+        check_finite(grad, "grad", repr(self) + ".backward")
+        return self._backward(grad)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        self._shape = x.shape
+        if self._gen is None or self.rate == 0.0:
+            self._mask = None
+            return x
+        keep = 1.0 - self.rate
+        mask = (self._gen.random(x.shape) < keep).astype(x.dtype)
+        mask *= x.dtype.type(1.0 / keep)
+        self._mask = mask
+        return x * mask
+
+    def _backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        if not need_input_grad:
+            return None
+        return grad if self._mask is None else grad * self._mask

@@ -12,7 +12,7 @@ import numpy as np
 from ._checks import as_generator, check_2d, check_positive_int
 from ._progress import ProgressBar
 from .activations import Sigmoid, Softmax, get_activation
-from .layers import Dense, Layer
+from .layers import Dense, Dropout, Layer
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, get_loss
 from .metrics import METRICS, accuracy, to_classes
 from .optimizers import Optimizer
@@ -299,6 +299,35 @@ class Model:
         # Sigmoid followed by cross-entropy: use dL/dz = (y_hat - y)/N directly.
         return bool(self.layers) and isinstance(self.layers[-1], Sigmoid) and isinstance(loss, BinaryCrossEntropy)
 
+    def penalty(self) -> float:
+        """The weight-decay penalty: :math:`\\sum \\tfrac{\\lambda}{2}\\lVert W \\rVert^2` over the Dense layers.
+
+        Each Dense layer adds its own ``weight_decay`` :math:`\\lambda` times half
+        the sum of its squared weights (biases are not penalised); 0.0 when no
+        layer has weight decay. :meth:`fit` minimises the loss plus this
+        penalty, and :meth:`compute_gradients` returns that sum; :meth:`evaluate`
+        and the validation loss report the loss alone.
+        """
+        return float(sum(0.5 * layer.weight_decay * float(np.vdot(layer.params["W"], layer.params["W"]))
+                         for layer in self._decayed()))
+
+    def _decayed(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense) and layer.weight_decay]
+
+    def _add_penalty(self, value: float, decayed: list[Dense]) -> float:
+        """Add the weight-decay penalty to ``value`` and its gradient, lambda * W, to each layer's grads."""
+        for layer in decayed:
+            W, gW = layer.params["W"], layer.grads["W"]
+            value += 0.5 * layer.weight_decay * float(np.vdot(W, W))
+            gW += layer.weight_decay * W
+        return value
+
+    def _set_dropout(self, gen: np.random.Generator | None) -> None:
+        """Dropout on (masks from ``gen``) for training batches, or off (None) for everything else."""
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer._gen = gen
+
     def _backprop(self, X: np.ndarray, y: np.ndarray, loss: Loss, fused: bool) -> tuple[float, np.ndarray]:
         y_hat = self._forward(X)
         if fused:
@@ -312,11 +341,14 @@ class Model:
     def compute_gradients(self, X: Any, y: Any, loss: Loss | str) -> float:
         """Backpropagation: one forward and one backward pass over ``(X, y)``.
 
-        Fills every layer's ``grads`` and returns the loss; changes no parameter.
+        Fills every layer's ``grads`` and returns the loss, plus the weight-decay
+        :meth:`penalty` if any layer has one (and its gradient is in ``grads``);
+        changes no parameter. Dropout layers pass their input through, as in
+        :meth:`predict`.
         """
         loss = get_loss(loss)
         X, y = self._check_data(X, y, loss, "Model.compute_gradients")
-        return self._backprop(X, y, loss, self._fused(loss))[0]
+        return self._add_penalty(self._backprop(X, y, loss, self._fused(loss))[0], self._decayed())
 
     def evaluate(self, X: Any, y: Any, *, loss: Loss | str, metrics: Sequence[str] = ("accuracy",)) -> dict[str, float]:
         """Loss (and metrics) of the model on ``(X, y)``, without training."""
@@ -388,7 +420,14 @@ class Model:
         -------
         History
             ``history.history["loss"]`` holds each epoch's training loss: the
-            mean over its batches of the loss computed just before each update.
+            mean over its batches of the loss computed just before each update
+            (plus the weight-decay :meth:`penalty`, if any layer has one).
+
+        Notes
+        -----
+        Dropout layers are on for the training batches only, with masks drawn
+        from ``rng`` (after the shuffling), and off for the validation data
+        and once ``fit`` returns.
         """
         where = "Model.fit"
         loss = get_loss(loss)
@@ -407,13 +446,18 @@ class Model:
         history = History()
         # Overflow in a diverging run is caught by the guard, with a clear error,
         # instead of NumPy warnings.
+        decayed = self._decayed()
         with report, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(1, epochs + 1):
-                # 3. One pass over the training data, then the validation data.
+                # 3. One pass over the training data (dropout on), then the validation data.
+                self._set_dropout(gen)
                 try:
-                    record = self._train_epoch(X, y, labels, loss, optimizer, params, grads, batch_size, shuffle, gen, guard)
+                    record = self._train_epoch(X, y, labels, loss, optimizer, params, grads, batch_size, shuffle,
+                                               gen, guard, decayed)
                 except _Diverged as diverged:
                     raise TrainingDivergedError(where, epoch, diverged.batch, diverged.what, optimizer, history) from None
+                finally:
+                    self._set_dropout(None)
                 if validation is not None:
                     record.update(self._validation_record(*validation, loss, metrics))
                 history._record(epoch, record)
@@ -462,7 +506,7 @@ class Model:
     def _train_epoch(
         self, X: np.ndarray, y: np.ndarray, labels: np.ndarray | None, loss: Loss, optimizer: Optimizer,
         params: list[np.ndarray], grads: list[np.ndarray], batch_size: int, shuffle: bool,
-        gen: np.random.Generator, guard: "_DivergenceGuard",
+        gen: np.random.Generator, guard: "_DivergenceGuard", decayed: list[Dense],
     ) -> dict[str, float]:
         """One epoch of minibatch updates; returns the mean training loss (and accuracy)."""
         n = X.shape[0]
@@ -480,6 +524,8 @@ class Model:
                 rows = order[start : start + batch_size]
                 xb, yb = X.take(rows, axis=0), y.take(rows, axis=0)
             value, y_hat = self._backprop(xb, yb, loss, fused)
+            if decayed:
+                value = self._add_penalty(value, decayed)
             if not math.isfinite(value):
                 guard.undo_last_step()  # these parameters came from the last step
                 raise _Diverged(batch, f"the loss became {value}")

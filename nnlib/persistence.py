@@ -45,7 +45,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .activations import ReLU, Sigmoid, Softmax, Tanh
-from .layers import Dense, Layer
+from .layers import Dense, Dropout, Layer
 
 FORMAT_NAME = "nnlib-model"
 FORMAT_VERSION = 1
@@ -67,17 +67,23 @@ class ModelFileError(ValueError):
 
 
 def _build_dense(config: dict[str, Any]) -> Dense:
-    return Dense(config["in_features"], config["out_features"], init="zeros")
+    return Dense(config["in_features"], config["out_features"], init="zeros",
+                 weight_decay=config.get("weight_decay", 0.0))
 
 
-# type name -> (required config keys besides "type", constructor)
-LAYER_BUILDERS: dict[str, tuple[tuple[str, ...], Any]] = {
-    "Dense": (("in_features", "out_features"), _build_dense),
-    "Sigmoid": ((), lambda config: Sigmoid()),
-    "ReLU": ((), lambda config: ReLU()),
-    "Tanh": ((), lambda config: Tanh()),
-    "Softmax": ((), lambda config: Softmax()),
+# type name -> (required config keys besides "type", optional keys, constructor).
+# Required keys are positive integers (sizes); the optional ones are numbers in
+# the ranges of _OPTIONAL_RANGES.
+LAYER_BUILDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Any]] = {
+    "Dense": (("in_features", "out_features"), ("weight_decay",), _build_dense),
+    "Sigmoid": ((), (), lambda config: Sigmoid()),
+    "ReLU": ((), (), lambda config: ReLU()),
+    "Tanh": ((), (), lambda config: Tanh()),
+    "Softmax": ((), (), lambda config: Softmax()),
+    "Dropout": ((), ("rate",), lambda config: Dropout(config.get("rate", 0.0))),
 }
+# key -> (lowest, highest, highest included)
+_OPTIONAL_RANGES = {"weight_decay": (0.0, math.inf, False), "rate": (0.0, 1.0, False)}
 
 
 def _npz_path(path: str | os.PathLike) -> Path:
@@ -389,14 +395,23 @@ def _check_config(path: Path, i: int, config: Any) -> None:
     if not isinstance(config.get("type"), str) or config["type"] not in LAYER_BUILDERS:
         valid = ", ".join(LAYER_BUILDERS)
         raise ModelFileError(f"{path}: layer {i} has unknown type {config.get('type')!r:.80}; known types: {valid}.")
-    keys, _ = LAYER_BUILDERS[config["type"]]
-    if set(config) != {"type", *keys}:
+    keys, optional, _ = LAYER_BUILDERS[config["type"]]
+    if not {"type", *keys} <= set(config) <= {"type", *keys, *optional}:
+        expected = sorted({"type", *keys}) + [f"{key} (optional)" for key in optional]
         raise ModelFileError(
-            f"{path}: layer {i} ({config['type']}) has keys {sorted(config)!r:.200}, expected {sorted({'type', *keys})}."
+            f"{path}: layer {i} ({config['type']}) has keys {sorted(config)!r:.200}, expected {expected}."
         )
     for key in keys:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ModelFileError(f"{path}: layer {i} ({config['type']}) has invalid {key} {value!r:.80}.")
+    for key in optional:
+        if key not in config:
+            continue
+        value, (low, high, high_included) = config[key], _OPTIONAL_RANGES[key]
+        inside = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and low <= value and (value <= high if high_included else value < high)
+        if not inside:
             raise ModelFileError(f"{path}: layer {i} ({config['type']}) has invalid {key} {value!r:.80}.")
 
 
@@ -462,7 +477,7 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
         # Everything the file declares fits: only now is memory allocated.
         layers = []
         for i, config in enumerate(configs):
-            layer = LAYER_BUILDERS[config["type"]][1](config)
+            layer = LAYER_BUILDERS[config["type"]][2](config)
             if float32:
                 layer._set_dtype(np.float32)  # a float32 model comes back as float32
             for key, target in layer.params.items():
