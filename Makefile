@@ -81,7 +81,7 @@ $(NBG_STAMP): pyproject.toml $(STAMP)
 
 # Which cells print something that depends on the CPU (BLAS kernel, NumPy's
 # SIMD loops)? Runs the notebooks under six simulated CPUs and shows the lines
-# that differ. NB=chapters/06_optimizers.ipynb for one notebook.
+# that differ. NB=chapters/08_adam.ipynb for one notebook.
 kernels: $(STAMP)
 	$(PY) tools/kernel_check.py $(NB)
 

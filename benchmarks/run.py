@@ -58,7 +58,7 @@ def nnlib_moons_model(seed):
     MLPClassifier draws weights *and biases* from the Glorot uniform range
     U(-a, a), a = sqrt(6 / (fan_in + fan_out)); nnlib's Dense starts biases at
     zero. Both are drawn here as scikit-learn does, so that the race compares
-    implementations rather than initialisations (chapter 6 shows the effect
+    implementations rather than initialisations (chapter 8 shows the effect
     of the biases on its own).
     """
     sizes = (2, *MOONS_HIDDEN, 1)

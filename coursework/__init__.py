@@ -8,7 +8,7 @@ cells import their checkers from here::
     check_neuron_forward(neuron_forward)
 
 * ``coursework.registry``: every coding exercise, its label written once;
-* ``coursework.ch01`` ... ``coursework.ch07``: the checkers, one module per chapter;
+* ``coursework.ch01`` ... ``coursework.ch09``: the checkers, one module per chapter;
 * ``coursework.protocol``: verdicts, and the plain data passed between checker and grader;
 * ``coursework.guard``: what one call of an answer may not do;
 * ``python -m coursework.student_edition``: the notebooks without solutions;
@@ -20,10 +20,12 @@ from .registry import EXERCISES, Exercise
 from .ch01 import check_gate_weights, check_neuron_forward, check_tanh_derivative
 from .ch02 import check_count_parameters, check_dense_forward, check_he_init
 from .ch03 import check_bce_grad, check_dense_backward, check_sigmoid_backward
-from .ch04 import check_accuracy_from_probs, check_train_step
-from .ch05 import check_save_load
-from .ch06 import check_adam_step, check_momentum_step
-from .ch07 import check_confusion_matrix, check_cross_entropy_from_logits, check_stable_softmax
+from .ch04 import check_train_step
+from .ch05 import check_accuracy_from_probs
+from .ch06 import check_save_load
+from .ch07 import check_momentum_step
+from .ch08 import check_adam_step
+from .ch09 import check_confusion_matrix, check_cross_entropy_from_logits, check_stable_softmax
 
 __all__ = [
     "EXERCISES", "Exercise", "FAIL", "NOT_DONE", "PASS", "TAMPERED", "Verdict",

@@ -1,4 +1,4 @@
-"""Checkers of chapter 5's coding exercises (persistence).
+"""Checkers of chapter 5's coding exercises (evaluation).
 
 Each checker is registered with its exercise's label, the names of the answer
 functions and the library functions an answer must not call (see
@@ -8,62 +8,28 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-import os
-import tempfile
-import warnings
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from nnlib import Dense, Layer, Model, ReLU, Sigmoid, Tanh
+from nnlib import accuracy
 
-from ._checking import (_layers_text, _Failure, _call, _field, _one_line)
-from .protocol import ExerciseFile
+from ._checking import _Failure, _as_array, _call_on, _describe, _gen
 from .registry import exercise
 
 
-def _save_load_cases() -> list[tuple[str, Callable[[], Model], int, bool]]:
-    def deep() -> Model:
-        gen = np.random.default_rng(54)
-        layers: list[Layer] = []
-        activations = [ReLU, Tanh, Sigmoid, ReLU, Tanh]
-        for i in range(6):
-            layers.append(Dense(5, 5, rng=gen))
-            if i < 5:
-                layers.append(activations[i]())
-        layers.append(Sigmoid())
-        return Model(list(layers))
-
-    return [
-        ("the chapter's 4-8-8-1 model", lambda: Model([Dense(4, 8, rng=1), Tanh(), Dense(8, 8, rng=2), Tanh(),
-                                                        Dense(8, 1, rng=3), Sigmoid()]), 4, True),
-        ("hidden test 1 (ends without an activation, 2 outputs)",
-         lambda: Model([Dense(3, 5, rng=51), ReLU(), Dense(5, 5, rng=52), Tanh(), Dense(5, 2, rng=53)]), 3, False),
-        ("hidden test 2 (one neuron)", lambda: Model([Dense(2, 1, rng=55), Sigmoid()]), 2, False),
-        ("hidden test 3 (12 layers, all 5 wide)", deep, 5, False),
-        ("hidden test 4 (two Dense layers in a row)",
-         lambda: Model([Dense(3, 4, rng=56), Dense(4, 2, rng=57)]), 3, False),
-    ]
-
-
-def _layer_text(layer: Any) -> str:
-    return repr(layer) if isinstance(layer, Layer) else f"a {type(layer).__name__}"
-
-
-@exercise("ex-05-save-load", answers=("save_weights", "load_weights"),
-          forbidden=("nnlib.model.Model.save", "nnlib.model.Model.load", "nnlib.model.save_model", "nnlib.model.load_model", "nnlib.persistence.save_layers", "nnlib.persistence.load_layers",))
-def check_save_load(save_weights: Callable[[Model, str], Any], load_weights: Callable[[str], Model]) -> int:
-    """Check ``save_weights(model, path)`` and ``load_weights(path)``: a round trip that keeps everything.
+@exercise("ex-05-accuracy", answers=("accuracy_from_probs",),
+          forbidden=("nnlib.metrics.accuracy", "sklearn.metrics.accuracy_score",))
+def check_accuracy_from_probs(accuracy_from_probs: Callable[[np.ndarray, np.ndarray], float]) -> int:
+    """Check ``accuracy_from_probs(y, y_prob)``: the fraction of samples classified correctly.
 
     Parameters
     ----------
-    save_weights : callable
-        ``save_weights(model, path)`` writing the model's architecture
-        (every layer, activations included, in order) and parameters into the
-        single ``.npz`` file ``path``, without pickled objects.
-    load_weights : callable
-        ``load_weights(path)`` returning a new :class:`nnlib.Model` rebuilt
-        from that file.
+    accuracy_from_probs : callable
+        ``accuracy_from_probs(y, y_prob)`` with labels ``y`` of shape ``(n,)``
+        or ``(n, 1)`` and predicted probabilities ``y_prob`` of shape
+        ``(n, 1)`` (what ``model.predict`` returns); class 1 where the
+        probability is greater than 0.5. Returns a float in [0, 1].
 
     Returns
     -------
@@ -71,145 +37,56 @@ def check_save_load(save_weights: Callable[[Model, str], Any], load_weights: Cal
 
     Notes
     -----
-    Five models, four hidden: the chapter's, one ending without an activation,
-    a single neuron, a 12-layer model whose Dense layers all have the same
-    shape (a scrambled order goes unnoticed by shapes there, and names such as
-    ``"layer10"`` sort before ``"layer2"``), and two Dense layers in a row.
-    Biases are made non-zero so that weights and biases cannot be swapped
-    unnoticed. Every file goes into a temporary folder that the checker
-    creates and deletes. All models are saved first; then the originals'
-    parameters are changed; then every file is loaded, so a loader that keeps
-    the models in memory instead of reading the file fails. Each loaded model
-    must have the same layers and give the same predictions as the original
-    did when saved (to 12 significant digits; float64 round trips are exact).
-    The file must be an ``.npz`` that ``np.load(path, allow_pickle=False)``
-    reads completely, and must not be ``nnlib``'s own ``Model.save`` format.
+    Five inputs (three hidden) with different accuracies, labels of both
+    shapes, and probabilities of exactly 0.5. Labels of shape ``(n,)`` against
+    probabilities of shape ``(n, 1)`` broadcast into an ``(n, n)`` table, which
+    gives a plausible but wrong number: the classic mistake this exercise is
+    about.
     """
-    
-    def body() -> int:
-        with tempfile.TemporaryDirectory(prefix="nnlib-exercise-") as folder:
-            try:
-                return run_all(folder)
-            except _Failure as exc:  # the folder's random name must not reach the (compared) output
-                exc.reason = exc.reason.replace(folder, "<tmp>")
-                exc.hints = [line.replace(folder, "<tmp>") for line in exc.hints]
-                raise
+    name = "accuracy_from_probs"
 
-    def run_all(folder: str) -> int:
-        cases = _save_load_cases()
-        originals, saved, predictions, inputs = [], [], [], []
-        for i, (case, make, n_in, shown) in enumerate(cases):
-            model = make()
-            gen = np.random.default_rng(500 + i)
-            for layer in model.layers:
-                if isinstance(layer, Dense):
-                    layer.params["b"][...] = gen.normal(scale=0.5, size=layer.params["b"].shape)
-            X = gen.normal(size=(8, n_in))
-            fname = f"model{i + 1}.npz"
-            path = ExerciseFile(os.path.join(folder, fname))   # the file travels with a remote call
-            where = [f"model: {_layers_text(model)}" if shown else f"model: {case}", f"path: {fname}"]
-            _call(save_weights, "save_weights", (model, path), where)
-            if not os.path.isfile(path):
-                raise _Failure(f"save_weights wrote no file at the path it was given ({case})",
-                               where + ["write exactly to path, e.g. np.savez(path, ...) with path ending in .npz"])
-            _check_file(path, where, model)
-            originals.append(model)
-            saved.append({k: p.copy() for k, p in model.named_parameters().items()})
-            predictions.append(model.predict(X))
-            inputs.append(X)
-        for model in originals:  # change the originals: a loader must read the files
-            for p in model.parameters():
-                p += 1.0
-        for i, (case, make, n_in, shown) in enumerate(cases):
-            fname = f"model{i + 1}.npz"
-            reference = make()
-            where = [f"model: {_layers_text(reference)}" if shown else f"model: {case}", f"path: {fname}"]
-            loaded = _call(load_weights, "load_weights", (ExerciseFile(os.path.join(folder, fname)),), where)
-            if not isinstance(loaded, Model):
-                raise _Failure(f"load_weights must return an nnlib Model, got a {type(loaded).__name__} ({case})",
-                               where + ["rebuild the layers and return an nnlib Model made of them"])
-            if any(loaded is m for m in originals):
-                raise _Failure("load_weights returned the original model object instead of reading the file", where)
-            _compare_layers(loaded, reference, case, where)
-            try:
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
-                    y_hat = loaded.predict(inputs[i])
-            except Exception as exc:
-                raise _Failure(f"the loaded model cannot predict ({case})",
-                               where + [f"{type(exc).__name__}: {_one_line(exc)}"]) from None
-            if y_hat.shape != predictions[i].shape or not np.allclose(y_hat, predictions[i], rtol=1e-12, atol=1e-15):
-                hints = where + _field("expected", predictions[i][:3]) + _field("got     ", y_hat[:3])
-                hints += _scrambled(loaded, saved[i])
-                raise _Failure(f"the loaded model predicts differently from the saved one ({case})", hints)
+    def body() -> int:
+        g = _gen(402)
+        y_big = g.integers(0, 2, size=50).astype(float)
+        p_big = np.clip(0.5 + (y_big - 0.5) * 0.5 + g.normal(scale=0.3, size=50), 0.0, 1.0).reshape(-1, 1)
+        y_col = g.integers(0, 2, size=(12, 1)).astype(float)
+        p_col = g.random(size=(12, 1))
+        cases = [
+            ("the first example", np.array([0, 1, 1, 0]), np.array([[0.2], [0.7], [0.4], [0.6]]), True),
+            ("labels of shape (n, 1)", np.array([[1], [0], [1]]), np.array([[0.9], [0.3], [0.8]]), True),
+            ("hidden test 1", y_big, p_big, False),
+            ("hidden test 2", y_col, p_col, False),
+            ("hidden test 3", np.array([0, 1, 0, 1, 1, 0, 0]),
+             np.array([[0.5], [0.5], [0.1], [0.9], [0.51], [0.49], [0.5]]), False),
+        ]
+        for case, y, p, shown in cases:
+            inputs = dict(y=y, y_prob=p)
+            where = _describe(inputs, shown)
+            got = _call_on(accuracy_from_probs, name, inputs, where)
+            expected = accuracy(y, p)
+            a = _as_array(got, name, "the accuracy")
+            if a.size != 1:
+                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected one number",
+                               where + ["average the per-sample comparisons into a single fraction (np.mean)"])
+            value = float(a.reshape(-1)[0])
+            if abs(value - expected) > 1e-12:
+                hints = where + [f"expected {expected:.4f}, got {value:.4f}"]
+                yy = np.asarray(y, dtype=float)
+                known = [
+                    (float(np.mean((p > 0.5) == yy)) if yy.ndim == 1 else None,
+                     "y of shape (n,) against predictions of shape (n, 1) broadcasts into an (n, n) table; "
+                     "flatten both first (np.ravel)"),
+                    (float(np.mean((np.ravel(p) >= 0.5) == np.ravel(y))),
+                     "a probability of exactly 0.5 counts as class 0: use > 0.5"),
+                    (100 * expected, "return a fraction between 0 and 1, not a percentage"),
+                    (float(np.sum((np.ravel(p) > 0.5) == np.ravel(y))),
+                     "return the fraction of correct samples, not their number"),
+                    (1.0 - expected, "that is the error rate; return the fraction classified correctly"),
+                ]
+                hints += [msg for v, msg in known if v is not None and v != expected and abs(value - v) < 1e-12][:1]
+                raise _Failure(f"wrong accuracy on {case}", hints)
         return len(cases)
 
-    def _check_file(path: str, where: list[str], model: Model) -> None:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-        if magic.startswith(b"\x80"):
-            raise _Failure("the saved file is a pickle",
-                           where + ["store only numeric arrays and strings (e.g. the architecture as a JSON "
-                                    "string) with np.savez; loading a pickle can run arbitrary code"])
-        if magic.startswith(b"\x93NUMPY"):
-            raise _Failure("the saved file is a single .npy array, not an .npz archive", where + ["use np.savez"])
-        if not magic.startswith(b"PK"):
-            raise _Failure("the saved file is not an .npz archive", where + ["write it with np.savez(path, ...)"])
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                contents = {key: data[key] for key in data.files}
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise _Failure("the saved file contains pickled Python objects",
-                               where + ["store only numeric arrays and strings (e.g. the architecture as a JSON "
-                                        "string); loading a pickle can run arbitrary code"]) from None
-            raise _Failure("the saved file is not an .npz archive that np.load(path, allow_pickle=False) reads",
-                           where + [_one_line(exc)]) from None
-        except Exception as exc:
-            raise _Failure("the saved file is not an .npz archive that np.load(path, allow_pickle=False) reads",
-                           where + [f"{type(exc).__name__}: {_one_line(exc)}"]) from None
-        marker = contents.get("__architecture__")
-        if marker is not None and "nnlib-model" in str(marker):
-            raise _Failure("the file is nnlib's own Model.save format; write your own save_weights", where)
-        stored = sum(a.size for a in contents.values() if a.dtype.kind == "f")
-        if stored < model.n_params:
-            raise _Failure(f"the saved file holds {stored} floating-point numbers, but the model has "
-                           f"{model.n_params} parameters", where + ["save every W and b into the file"])
-
-    def _compare_layers(loaded: Model, reference: Model, case: str, where: list[str]) -> None:
-        got, want = loaded.layers, reference.layers
-        for j, expected_layer in enumerate(want):
-            if j >= len(got):
-                missing = ", ".join(repr(layer) for layer in want[j:])
-                raise _Failure(f"the loaded model has {len(got)} layers, expected {len(want)} ({case})",
-                               where + [f"missing at the end: {missing}"])
-            layer = got[j]
-            same = type(layer) is type(expected_layer) and (
-                not isinstance(layer, Dense) or (layer.in_features, layer.out_features)
-                == (expected_layer.in_features, expected_layer.out_features))
-            if not same:
-                raise _Failure(f"layer {j} of the loaded model is {_layer_text(layer)}, expected "
-                               f"{expected_layer!r} ({case})",
-                               where + ["store every layer, activations included, in order"])
-        if len(got) > len(want):
-            raise _Failure(f"the loaded model has {len(got)} layers, expected {len(want)} ({case})", where)
-
     return body()
-
-
-def _scrambled(loaded: Model, saved: dict[str, np.ndarray]) -> list[str]:
-    """Name the parameters whose values came back in the wrong place (``saved``: name -> value when saved)."""
-    for key, value in loaded.named_parameters().items():
-        if key in saved and saved[key].shape == value.shape and np.allclose(value, saved[key], rtol=1e-12, atol=1e-15):
-            continue
-        source = [k for k, v in saved.items() if v.shape == value.shape and np.array_equal(v, value)]
-        if source:
-            return [f"{key} holds the values saved from {source[0]}: the order of the arrays got mixed up"]
-        if key in saved and saved[key].shape == value.shape:
-            if np.allclose(value, saved[key], rtol=1e-6):
-                return [f"{key} differs from the saved values in the 7th digit or so: save float64, not float32 "
-                        "or rounded text"]
-            return [f"{key} does not hold the values that were saved"]
-    return []
 
 

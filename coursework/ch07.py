@@ -1,4 +1,4 @@
-"""Checkers of chapter 7's coding exercises (digits).
+"""Checkers of chapter 7's coding exercises (momentum and minibatches).
 
 Each checker is registered with its exercise's label, the names of the answer
 functions and the library functions an answer must not call (see
@@ -8,28 +8,38 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nnlib import softmax, SoftmaxCrossEntropy
+from nnlib import SGD
 
-from ._checking import (RTOL, ATOL, _Failure, _call_on, _check_array, _describe, _as_array, _gen)
+from ._checking import (_Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
 from .registry import exercise
 
 
-@exercise("ex-07-softmax", answers=("stable_softmax",),
-          forbidden=("nnlib.activations.softmax", "nnlib.activations.Softmax.forward", "nnlib.activations.Softmax._forward",
-                     "nnlib.losses.SoftmaxCrossEntropy.log_softmax", "scipy.special.softmax",))
-def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> int:
-    """Check ``stable_softmax(Z)``: the softmax of every row of ``Z``, without overflow.
+def _pair_or_triple(result: Any, name: str, names: Sequence[str], where: list[str]) -> tuple:
+    """The reader's result as a tuple of ``len(names)`` values, or a FAIL saying what came back."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got_what = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        listed = ", ".join(names)
+        raise _Failure(f"{name} must return {len(names)} arrays ({listed}), got {got_what}",
+                       where + [f"return {listed}"])
+    return tuple(result)
+
+
+@exercise("ex-07-momentum-step", answers=("momentum_step",),
+          forbidden=("nnlib.optimizers.Optimizer.step", "nnlib.optimizers.SGD._step",))
+def check_momentum_step(momentum_step: Callable[..., tuple]) -> int:
+    """Check ``momentum_step(p, g, v, lr, mu)``: one step of gradient descent with momentum.
 
     Parameters
     ----------
-    stable_softmax : callable
-        ``stable_softmax(Z)`` with logits ``Z`` of shape ``(n, k)``, one row
-        per sample, returning probabilities of the same shape whose rows sum
-        to 1.
+    momentum_step : callable
+        ``momentum_step(p, g, v, lr, mu)`` with parameters ``p``, their
+        gradient ``g`` and velocity ``v`` (all of the same shape), returning
+        the new ``(p, v)``: :math:`v \\leftarrow \\mu v - \\text{lr}\\, g`, then
+        :math:`p \\leftarrow p + v`, as new arrays (the inputs stay unchanged).
 
     Returns
     -------
@@ -37,244 +47,76 @@ def check_stable_softmax(stable_softmax: Callable[[np.ndarray], np.ndarray]) -> 
 
     Notes
     -----
-    Six inputs (four hidden): the chapter's logits, logits near 1000 (the
-    textbook formula overflows there, a warning and so a FAIL), random
-    logits, a square ``Z`` (where normalising over the wrong axis, or
-    subtracting a maximum without ``keepdims``, keeps the right shape), a
-    single sample, and rows of very different sizes (subtracting the largest
-    logit of the whole array instead of each row's makes a row underflow).
+    Four single steps (three hidden: a matrix of parameters, a first step
+    from ``v = 0``, other values of ``lr`` and ``mu``), then a trajectory of
+    six steps that carries ``v`` from one step to the next, compared with
+    :class:`nnlib.SGD` with momentum on the same gradients. A wrong answer is
+    compared with the classic mistakes: the velocity's sign flipped, the
+    learning rate applied twice, the old velocity ignored or used for the step.
     """
-    name = "stable_softmax"
+    name = "momentum_step"
 
     def body() -> int:
-        g = _gen(701)
+        g_ = _gen(601)
         cases = [
-            ("the chapter's logits", np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0], [5.0, -5.0, 0.0]]), True),
-            ("logits near 1000", np.array([[1000.0, 1001.0, 1002.0]]), True),
-            ("hidden test 1", 3 * g.normal(size=(6, 10)), False),
-            ("hidden test 2 (a square Z)", 2 * g.normal(size=(4, 4)), False),
-            ("hidden test 3 (one sample)", g.normal(size=(1, 5)), False),
-            ("hidden test 4 (rows of very different sizes)", np.array([[1000.0, 1001.0], [0.0, 1.0], [-2.0, 3.0]]),
-             False),
+            ("the first example", dict(p=np.array([1.0, -2.0, 0.5]), g=np.array([0.5, -1.0, 2.0]),
+                                       v=np.array([0.1, 0.0, -0.2]), lr=0.1, mu=0.9), True),
+            ("hidden test 1", dict(p=g_.normal(size=(3, 4)), g=g_.normal(size=(3, 4)), v=0.3 * g_.normal(size=(3, 4)),
+                                   lr=0.05, mu=0.8), False),
+            ("hidden test 2 (the first step, v = 0)", dict(p=g_.normal(size=5), g=g_.normal(size=5), v=np.zeros(5),
+                                                           lr=0.01, mu=0.9), False),
+            ("hidden test 3", dict(p=g_.normal(size=(2, 1)), g=g_.normal(size=(2, 1)), v=g_.normal(size=(2, 1)),
+                                   lr=0.3, mu=0.5), False),
         ]
-        for case, Z, shown in cases:
-            inputs = dict(Z=Z)
+        for case, inputs, shown in cases:
+            p, g, v, lr, mu = (inputs[k] for k in ("p", "g", "v", "lr", "mu"))
             where = _describe(inputs, shown)
-            got = _call_on(stable_softmax, name, inputs, where,
-                           warning_hint="np.exp overflows on large logits (and a row whose exponentials all "
-                                        "underflow to 0 is divided by 0). The softmax of a row does not "
-                                        "change when the same number is subtracted from all its logits: choose "
-                                        "that number so that no exponential can overflow, row by row (one "
-                                        "number for the whole array makes a row far below it underflow to "
-                                        "0 / 0)")
-            expected = softmax(Z)
-
-            def shape_hint(shape, Z=Z):
-                if shape == (Z.shape[0],) or shape == (Z.shape[0], 1):
-                    return "return every probability, not one number per row: the output has the shape of Z"
-                return f"the probabilities have the shape of Z, {Z.shape}"
-
-            def by_columns(Z=Z):
-                e = np.exp(Z - Z.max(axis=0, keepdims=True))
-                return e / e.sum(axis=0, keepdims=True)
-
-            def neither_keepdims(Z=Z):
-                e = np.exp(Z - Z.max(axis=1))
-                return e / e.sum(axis=1)
-
-            def no_keepdims(Z=Z):
-                e = np.exp(Z - Z.max(axis=1))
-                return e / e.sum(axis=1, keepdims=True)
-
-            def sum_no_keepdims(Z=Z):
-                e = np.exp(Z - Z.max(axis=1, keepdims=True))
-                return e / e.sum(axis=1)
-
+            result = _call_on(momentum_step, name, inputs, where)
+            p_new, v_new = _pair_or_triple(result, name, ("p", "v"), where)
+            v_exp = mu * v - lr * g
+            p_exp = p + v_exp
+            shape_hint = (lambda shape, s=p.shape: f"p and v keep the shape of the parameters, {s}")
             _check_array(
-                got, expected, name=name, what="the probabilities", case=case, where=where, shown=shown,
+                v_new, v_exp, name=name, what="the new v", case=case, where=where, shown=shown,
                 shape_hint=shape_hint,
                 candidates=[
-                    (by_columns, "each column sums to 1, not each row: normalise over the classes, axis=1 "
-                                 "(one row per sample)"),
-                    (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)) / np.exp(Z - Z.max(axis=1, keepdims=True))
-                     .sum(), "the whole array sums to 1: divide each row by its own sum (a sum over axis 1 "
-                             "that keeps the row's axis)"),
-                    (neither_keepdims, "the row maxima and the row sums both lost their axis (shape (n,), not "
-                                       "(n, 1)), so they are applied column by column: keepdims"),
-                    (no_keepdims, "the row maxima lost their axis (shape (n,), not (n, 1)), so they are "
-                                  "subtracted column by column: keepdims"),
-                    (sum_no_keepdims, "the row sums lost their axis (shape (n,), not (n, 1)), so they divide "
-                                      "column by column: keepdims"),
-                    (lambda Z=Z: np.exp(Z - Z.max(axis=1, keepdims=True)), "the exponentials are not normalised: "
-                                                                            "divide by their row sums"),
+                    (lambda v=v, g=g, lr=lr, mu=mu: mu * v + lr * g,
+                     "the velocity has the wrong sign: in this chapter v = mu * v - lr * g, and then p = p + v"),
+                    (lambda g=g, lr=lr: -lr * g, "the old velocity v is ignored: v = mu * v - lr * g carries it "
+                                                 "from one step to the next"),
+                    (lambda v=v, g=g, mu=mu: mu * v - g, "the learning rate is missing: v = mu * v - lr * g"),
+                    (lambda v=v, g=g, lr=lr, mu=mu: v - lr * g, "mu is missing: v = mu * v - lr * g"),
                 ],
             )
-        return len(cases)
-
-    return body()
-
-
-@exercise("ex-07-cross-entropy", answers=("cross_entropy_from_logits",),
-          forbidden=("nnlib.losses.SoftmaxCrossEntropy._value", "nnlib.losses.SoftmaxCrossEntropy._value_and_grad",
-                     "nnlib.losses.SoftmaxCrossEntropy.log_softmax", "scipy.special.log_softmax", "scipy.special.logsumexp", "sklearn.metrics.log_loss",))
-def check_cross_entropy_from_logits(cross_entropy_from_logits: Callable[[np.ndarray, np.ndarray], float]) -> int:
-    """Check ``cross_entropy_from_logits(Z, y)``: the mean cross-entropy of logits and integer labels.
-
-    Parameters
-    ----------
-    cross_entropy_from_logits : callable
-        ``cross_entropy_from_logits(Z, y)`` with logits ``Z`` of shape
-        ``(n, k)`` and integer labels ``y`` of shape ``(n,)``, returning
-        :math:`-\\frac1n \\sum_i \\log \\operatorname{softmax}(Z)_{i, y_i}` as a
-        float.
-
-    Returns
-    -------
-    None
-
-    Notes
-    -----
-    Six inputs (four hidden), compared with
-    :class:`nnlib.SoftmaxCrossEntropy`: the chapter's three samples, logits
-    ``(0, 800)`` whose softmax underflows to 0 (the log of that probability
-    warns, a FAIL: the exercise asks for the log-softmax), random batches,
-    a square ``Z`` and logits near 1000. A wrong value is compared with the
-    classic mistakes (the mean over all :math:`n k` entries, the sum over the
-    samples, the wrong sign, the probabilities of the wrong entries).
-    """
-    name = "cross_entropy_from_logits"
-    loss = SoftmaxCrossEntropy()
-
-    def body() -> int:
-        g = _gen(702)
-        cases = [
-            ("the chapter's three samples", np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.0], [1.0, 1.0, 3.0]]),
-             np.array([0, 1, 0]), True),
-            ("logits (0, 800), correct class 0", np.array([[0.0, 800.0]]), np.array([0]), True),
-            ("hidden test 1", 3 * g.normal(size=(8, 10)), g.integers(0, 10, size=8), False),
-            ("hidden test 2 (a square Z)", 2 * g.normal(size=(5, 5)), np.array([4, 0, 2, 2, 1]), False),
-            ("hidden test 3 (logits near 1000)", 1000 + g.normal(size=(4, 3)), np.array([2, 0, 1, 1]), False),
-            ("hidden test 4 (one sample)", g.normal(size=(1, 4)), np.array([3]), False),
-        ]
-        for case, Z, y, shown in cases:
-            inputs = dict(Z=Z, y=y)
-            where = _describe(inputs, shown)
-            got = _call_on(cross_entropy_from_logits, name, inputs, where,
-                           warning_hint="compute log p with the log-softmax, z - max - log(sum(exp(z - max))) "
-                                        "per row, not as np.log of the softmax: a probability that underflows to 0 "
-                                        "gives log(0) = -inf")
-            expected = float(loss(y, Z))
-            a = _as_array(got, name, "the loss")
-            if a.size != 1:
-                hint = ("that is one loss per sample: return their mean" if a.shape in ((len(y),), (len(y), 1))
-                        else "return the mean over the samples, a single number")
-                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected one number",
-                               where + [hint])
-            if a.ndim != 0:
-                raise _Failure(f"{name} returned an array of shape {a.shape} on {case}; expected a float",
-                               where + ["take the number out of the array: float(...) or .item()"])
-            value = float(a.reshape(-1)[0])
-            if not np.isfinite(value):
-                raise _Failure(f"the loss is {value} on {case}", where + [f"expected {expected:.4f}"])
-            if not np.isclose(value, expected, rtol=RTOL, atol=ATOL):
-                hints = where + [f"expected {expected:.4f}, got {value:.4f}"]
-                n, k = Z.shape
-                log_p = SoftmaxCrossEntropy.log_softmax(Z)
-                picked = log_p[np.arange(n), y]
-                known = [
-                    (expected / k, f"that is the mean over all n * k entries; average over the n samples only "
-                                   f"(here k = {k} classes)"),
-                    (expected * n, "that is the sum over the samples; return their mean"),
-                    (-expected, "the sign is wrong: the loss is minus the mean log-probability"),
-                    (float(-np.mean(log_p[:, y])), "p[:, y] picks whole columns (an n x n table); pick one entry "
-                                                   "per row: p[np.arange(n), y]"),
-                    (float(-np.mean(Z[np.arange(n), y])), "the logits are not log-probabilities: subtract the "
-                                                          "log-sum-exp of each row"),
-                    (float(-np.mean(np.exp(picked))), "take the log of the probabilities"),
-                ]
-                hints += [msg for v, msg in known if not np.isclose(v, expected, rtol=1e-9)
-                          and np.isclose(value, v, rtol=1e-9, atol=1e-12)][:1]
-                raise _Failure(f"wrong loss on {case}", hints)
-        return len(cases)
-
-    return body()
-
-
-@exercise("ex-07-confusion-matrix", answers=("confusion_matrix",),
-          forbidden=("nnlib.metrics.confusion_matrix", "sklearn.metrics.confusion_matrix",))
-def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> int:
-    """Check ``confusion_matrix(y_true, y_pred, k)``: counts of (true class, predicted class) pairs.
-
-    Parameters
-    ----------
-    confusion_matrix : callable
-        ``confusion_matrix(y_true, y_pred, k)`` with integer labels
-        ``y_true`` and ``y_pred`` of shape ``(n,)`` in ``0 .. k-1``, returning a
-        ``(k, k)`` array whose entry ``[i, j]`` counts the samples of true
-        class ``i`` predicted as ``j``.
-
-    Returns
-    -------
-    None
-
-    Notes
-    -----
-    Five inputs (three hidden), among them a class that never occurs (the
-    matrix must still be ``k`` by ``k``) and many repeated pairs (a fancy-indexed
-    ``C[y_true, y_pred] += 1`` counts each pair only once). A wrong answer is
-    compared with the transposed matrix and with row-normalised fractions.
-    """
-    name = "confusion_matrix"
-
-    def reference(y_true, y_pred, k):
-        # pair (i, j) as the single number i * k + j, counted with bincount
-        return np.bincount(np.asarray(y_true) * k + np.asarray(y_pred), minlength=k * k).reshape(k, k)
-
-    def body() -> int:
-        g = _gen(703)
-        y_big = g.integers(0, 10, size=200)
-        p_big = np.where(g.random(200) < 0.8, y_big, g.integers(0, 10, size=200))
-        cases = [
-            ("the first example", np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3, True),
-            ("a class that never occurs", np.array([0, 1, 1, 0]), np.array([1, 1, 0, 0]), 3, True),
-            ("hidden test 1 (200 samples, 10 classes)", y_big, p_big, 10, False),
-            ("hidden test 2", np.array([1, 0, 1, 1, 0, 1, 1]), np.array([0, 0, 0, 1, 1, 0, 1]), 2, False),
-            ("hidden test 3", np.array([3, 3, 1, 0, 2, 3]), np.array([2, 3, 3, 0, 1, 1]), 4, False),
-        ]
-        for case, y_true, y_pred, k, shown in cases:
-            inputs = dict(y_true=y_true, y_pred=y_pred, k=k)
-            where = _describe(inputs, shown)
-            got = _call_on(confusion_matrix, name, inputs, where)
-            expected = reference(y_true, y_pred, k)
-            if not isinstance(got, np.ndarray):
-                raise _Failure(f"{name} returned a {type(got).__name__} on {case}; expected a NumPy array",
-                               where + ["build the counts in an array, np.zeros((k, k), dtype=int), and return it"])
-
-            def fancy(y_true=y_true, y_pred=y_pred, k=k):
-                C = np.zeros((k, k))
-                C[y_true, y_pred] += 1
-                return C
-
-            def shape_hint(shape, k=k):
-                if len(shape) == 2 and shape[0] == shape[1] and shape[0] < k:
-                    return (f"the matrix is k by k with k = {k}, even when a class never occurs: "
-                            "size it with k, not with the largest label")
-                return f"one row and one column per class: ({k}, {k})"
-
             _check_array(
-                got, expected.astype(np.float64), name=name, what="the confusion matrix", case=case, where=where,
-                shown=shown, shape_hint=shape_hint,
+                p_new, p_exp, name=name, what="the new p", case=case, where=where, shown=shown,
+                shape_hint=shape_hint,
                 candidates=[
-                    (lambda e=expected: e.T, "the matrix is transposed: rows are the true classes (y_true), "
-                                             "columns the predicted ones (y_pred)"),
-                    (fancy, "C[y_true, y_pred] += 1 counts a repeated pair only once (fancy indexing does not "
-                            "accumulate): count the samples one at a time, with a loop or with np.add.at, "
-                            "which accumulates"),
-                    (lambda e=expected: e / np.maximum(e.sum(axis=1, keepdims=True), 1),
-                     "return the counts, not the fractions of each row"),
+                    (lambda p=p, v=v_exp, lr=lr: p + lr * v, "the learning rate is applied twice: it is already "
+                                                             "in v, so p = p + v"),
+                    (lambda p=p, v=v_exp: p - v, "p moves against the velocity: v already points downhill, "
+                                                 "so p = p + v"),
+                    (lambda p=p, v=v: p + v, "p moves by the old velocity: update v first, then p = p + (new) v"),
+                    (lambda p=p, g=g, lr=lr: p - lr * g, "that is a plain gradient-descent step: p = p + v, "
+                                                         "with the new v"),
                 ],
             )
-        return len(cases)
+        # a trajectory: the reader's steps, carrying v, against nnlib's SGD with momentum
+        lr, mu = 0.1, 0.9
+        p_ref = np.array([[1.0, -0.5], [2.0, 0.25]])
+        p, v = p_ref.copy(), np.zeros_like(p_ref)
+        sgd = SGD(lr=lr, momentum=mu)
+        for step in range(1, 7):
+            g = 0.5 * p_ref + np.array([[0.1, -0.2], [0.3, 0.0]])      # the gradient at nnlib's point
+            where = [f"input: a trajectory of 6 steps, lr = {lr}, mu = {mu}, starting from v = 0 (step {step})"]
+            result = _call(momentum_step, name, (p.copy(), g.copy(), v.copy(), lr, mu), where)
+            p_new, v_new = _pair_or_triple(result, name, ("p", "v"), where)
+            sgd.step([p_ref], [g])
+            p = _as_array(p_new, name, "the new p")
+            v = _as_array(v_new, name, "the new v")
+            if not _close(p, p_ref):
+                raise _Failure(f"the trajectory drifts from nnlib's SGD(lr={lr}, momentum={mu}) at step {step}",
+                               where + _field("expected p", p_ref) + _field("got p     ", p))
+        return len(cases) + 1
 
     return body()
-

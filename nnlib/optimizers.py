@@ -131,7 +131,7 @@ class Adam(Optimizer):
             self.t = 0
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
-        # The same update, rearranged (chapter 6): the averages are kept divided by
+        # The same update, rearranged (chapter 8): the averages are kept divided by
         # 1 - beta1 and 1 - beta2, which saves one pass over the arrays for each, and
         # both bias corrections fold into two numbers. They are Python floats: a NumPy
         # float64 scalar would make a float32 model's update run in float64, 5x slower.

@@ -29,7 +29,7 @@ import coursework as ex
 from coursework import _checking
 from nnlib import SGD, Dense, Model, ReLU, Sigmoid, Tanh, sigmoid
 
-CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-7]_*.ipynb"))
+CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("0[1-9]_*.ipynb"))
 STUB_LINE = "raise NotImplementedError(\"write your solution here\")"
 LABEL_RE = re.compile(r"^```\{exercise\}\s*\n:label: (ex-(\d\d)-[a-z0-9-]+)\s*\n", re.M)
 
@@ -353,7 +353,7 @@ def test_train_step_refuses_an_optimizer_or_fit(capsys):
 
 
 def test_accuracy_wrong_answers(capsys):
-    label, check = "ex-04-accuracy", ex.check_accuracy_from_probs
+    label, check = "ex-05-accuracy", ex.check_accuracy_from_probs
     assert_fail(run(check, lambda y, p: 0.5, capsys=capsys), label, "wrong accuracy on labels of shape (n, 1)")
     assert_fail(run(check, lambda y, p: (np.ravel(p) > 0.5) == np.ravel(y), capsys=capsys), label,
                 "returned an array of shape (4,)", "expected one number")
@@ -426,7 +426,7 @@ def _load_source_a(path):
 
 
 def test_save_load_wrong_answers(capsys):
-    label, check = "ex-05-save-load", ex.check_save_load
+    label, check = "ex-06-save-load", ex.check_save_load
     def fixed(path):  # ignores the file: always the same freshly made model
         return Model([Dense(4, 8, rng=1), Tanh(), Dense(8, 8, rng=2), Tanh(), Dense(8, 1, rng=3), Sigmoid()])
 
@@ -472,7 +472,7 @@ def test_save_load_not_done_names_the_stub(capsys):
         raise NotImplementedError("write your solution here")
 
     out = run(ex.check_save_load, _save_named, stub, capsys=capsys)
-    assert out.startswith("ex-05-save-load: NOT DONE YET - load_weights raises NotImplementedError")
+    assert out.startswith("ex-06-save-load: NOT DONE YET - load_weights raises NotImplementedError")
 
 
 def test_save_load_output_never_shows_the_temporary_folder(capsys):
@@ -484,9 +484,9 @@ def test_save_load_output_never_shows_the_temporary_folder(capsys):
     assert "/tmp" not in out and "nnlib-exercise-" not in out
 
 
-# chapter 6: optimizers ---------------------------------------------------------------------------------
+# chapters 7 and 8: momentum and Adam ---------------------------------------------------------------------
 def test_momentum_step_wrong_answers(capsys):
-    label, check = "ex-06-momentum-step", ex.check_momentum_step
+    label, check = "ex-07-momentum-step", ex.check_momentum_step
     assert_fail(run(check, lambda p, g, v, lr, mu: (np.zeros_like(p), np.zeros_like(v)), capsys=capsys), label,
                 "wrong values of the new v", "every value you returned is the same")
     assert_fail(run(check, lambda p, g, v, lr, mu: (p + mu * v - lr * g, mu * v - lr * g)[0], capsys=capsys), label,
@@ -528,7 +528,7 @@ def _adam(p, g, m, v, t, lr, b1, b2, eps, *, c1=True, c2=True, shift=0):
 
 
 def test_adam_step_wrong_answers(capsys):
-    label, check = "ex-06-adam-step", ex.check_adam_step
+    label, check = "ex-08-adam-step", ex.check_adam_step
     out = run(check, lambda *a: (np.zeros(3), np.zeros(3), np.zeros(3)), capsys=capsys)
     assert_fail(out, label, "wrong values of the new m", "every value you returned is the same", "eps = 1e-08")
     assert_fail(run(check, lambda *a: _adam(*a)[:2], capsys=capsys), label, "must return 3 arrays (p, m, v), got 2")
@@ -555,14 +555,14 @@ def test_adam_step_wrong_answers(capsys):
     assert_fail(run(check, corrected_m_returned, capsys=capsys), label, "not the bias-corrected m_hat")
 
 
-# chapter 7: digits -----------------------------------------------------------------------------------
+# chapter 9: digits -----------------------------------------------------------------------------------
 def _softmax_rows(Z):
     e = np.exp(Z - Z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
 def test_stable_softmax_wrong_answers(capsys):
-    label, check = "ex-07-softmax", ex.check_stable_softmax
+    label, check = "ex-09-softmax", ex.check_stable_softmax
     assert_fail(run(check, lambda Z: np.full_like(Z, 0.5), capsys=capsys), label,
                 "wrong values of the probabilities on the chapter's logits", "every value you returned is the same")
     assert_fail(run(check, lambda Z: _softmax_rows(Z)[:, 0], capsys=capsys), label,
@@ -602,7 +602,7 @@ def _ce(Z, y):
 
 
 def test_cross_entropy_wrong_answers(capsys):
-    label, check = "ex-07-cross-entropy", ex.check_cross_entropy_from_logits
+    label, check = "ex-09-cross-entropy", ex.check_cross_entropy_from_logits
     assert_fail(run(check, lambda Z, y: np.array([_ce(Z, y)]), capsys=capsys), label,
                 "returned an array of shape (1,)", "expected a float", "float(...)")
     assert_fail(run(check, lambda Z, y: 2.3, capsys=capsys), label, "wrong loss on the chapter's three samples",
@@ -633,7 +633,7 @@ def _confusion(y_true, y_pred, k):
 
 
 def test_confusion_matrix_wrong_answers(capsys):
-    label, check = "ex-07-confusion-matrix", ex.check_confusion_matrix
+    label, check = "ex-09-confusion-matrix", ex.check_confusion_matrix
     assert_fail(run(check, lambda a, b, k: _confusion(a, b, k).tolist(), capsys=capsys), label,
                 "returned a list on the first example; expected a NumPy array")
     assert_fail(run(check, lambda a, b, k: np.ones((k, k)), capsys=capsys), label,
@@ -741,15 +741,15 @@ def test_an_answer_that_calls_the_library_fails(capsys):
             return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
     assert_fail(run(ex.check_neuron_forward, sly, capsys=capsys), label, "calls nnlib.sigmoid")
-    assert_fail(run(ex.check_stable_softmax, softmax, capsys=capsys), "ex-07-softmax", "calls nnlib.softmax")
-    assert_fail(run(ex.check_confusion_matrix, nnlib.confusion_matrix, capsys=capsys), "ex-07-confusion-matrix",
+    assert_fail(run(ex.check_stable_softmax, softmax, capsys=capsys), "ex-09-softmax", "calls nnlib.softmax")
+    assert_fail(run(ex.check_confusion_matrix, nnlib.confusion_matrix, capsys=capsys), "ex-09-confusion-matrix",
                 "calls nnlib.metrics.confusion_matrix")
     loss = SoftmaxCrossEntropy()
     assert_fail(run(ex.check_cross_entropy_from_logits, lambda Z, y: loss(y, Z), capsys=capsys),
-                "ex-07-cross-entropy", "calls nnlib.losses.SoftmaxCrossEntropy")
+                "ex-09-cross-entropy", "calls nnlib.losses.SoftmaxCrossEntropy")
     # the checker's own code is not an answer either
     assert_fail(run(ex.check_confusion_matrix, lambda t, p, k: _checking._layers_text(Model([])), capsys=capsys),
-                "ex-07-confusion-matrix", "calls coursework._checking._layers_text")
+                "ex-09-confusion-matrix", "calls coursework._checking._layers_text")
     # after the call, the library is back to normal
     assert float(sigmoid(np.array(0.0))) == 0.5
 
@@ -757,9 +757,9 @@ def test_an_answer_that_calls_the_library_fails(capsys):
 def test_sklearn_versions_fail_too(capsys):
     from sklearn.metrics import accuracy_score, confusion_matrix
     assert_fail(run(ex.check_confusion_matrix, lambda t, p, k: confusion_matrix(t, p, labels=range(k)),
-                    capsys=capsys), "ex-07-confusion-matrix", "calls sklearn.metrics.confusion_matrix")
+                    capsys=capsys), "ex-09-confusion-matrix", "calls sklearn.metrics.confusion_matrix")
     assert_fail(run(ex.check_accuracy_from_probs, lambda y, p: accuracy_score(np.ravel(y), np.ravel(p) > 0.5),
-                    capsys=capsys), "ex-04-accuracy", "calls sklearn.metrics.accuracy_score")
+                    capsys=capsys), "ex-05-accuracy", "calls sklearn.metrics.accuracy_score")
 
 
 @pytest.mark.parametrize("silence", [
@@ -853,11 +853,11 @@ def _assert_stub_matches(solution: str, stub: str) -> None:
 
 # Library code a chapter may show although an exercise forbids calling it, and why.
 SHOWN_ON_PURPOSE = {
-    # the chapter derives this rearranged form; exercise 6.2 asks for the textbook formulas,
+    # the chapter derives this rearranged form; exercise 8.1 asks for the textbook formulas,
     # and an answer copied from it fails with its own diagnosis
     "nnlib.optimizers.Adam._step",
     # the section on atomic saving is about this code (temporary file, fsync, rename); the
-    # loading half of exercise 5.1 is not shown anywhere
+    # loading half of exercise 6.1 is not shown anywhere
     "nnlib.persistence.save_layers",
 }
 
@@ -939,5 +939,5 @@ def test_copying_the_librarys_rearranged_adam_is_named(capsys):
         p_new, m_new, v_new = _adam(p, g, m, v, t, lr, b1, b2, eps)
         return p_new, m_new / (1 - b1), v_new / (1 - b2)
     out = run(ex.check_adam_step, rearranged, capsys=capsys)
-    assert_fail(out, "ex-06-adam-step", "wrong values of the new m")
+    assert_fail(out, "ex-08-adam-step", "wrong values of the new m")
     assert "the form nnlib's Adam keeps" in out or "not the bias-corrected m_hat" in out

@@ -22,8 +22,8 @@ from helpers import ROOT
 from test_check_submissions import GATES, NEURON, TANH, run_checker, sandbox_or_skip, write
 
 P, F, N, T, E, X = "PASS", "FAIL", "NOT DONE YET", "TAMPERED", "ERROR", ""   # X: not in the notebook
-LABELS = ["ex-01-neuron-forward", "ex-01-tanh-derivative", "ex-01-gate-weights", "ex-07-softmax",
-          "ex-07-cross-entropy", "ex-07-confusion-matrix"]
+LABELS = ["ex-01-neuron-forward", "ex-01-tanh-derivative", "ex-01-gate-weights", "ex-09-softmax",
+          "ex-09-cross-entropy", "ex-09-confusion-matrix"]
 
 FORGE_OUTPUTS = '''
 import json, os, sys
@@ -159,12 +159,12 @@ def test_forged_and_hostile_submissions_get_the_grades_their_answers_deserve(tmp
     details = proc.stdout
     assert "neuron_forward calls nnlib.sigmoid" not in details  # the untraced one is TAMPERED, not FAIL
     assert "lookup  ex-01-tanh-derivative: FAIL - tanh_derivative calls nnlib.Tanh" in details
-    assert "ex-07-confusion-matrix: FAIL - confusion_matrix calls sklearn.metrics.confusion_matrix" in details
-    assert "ex-07-softmax: FAIL - stable_softmax caused a warning: RuntimeWarning: overflow encountered in exp" \
+    assert "ex-09-confusion-matrix: FAIL - confusion_matrix calls sklearn.metrics.confusion_matrix" in details
+    assert "ex-09-softmax: FAIL - stable_softmax caused a warning: RuntimeWarning: overflow encountered in exp" \
         in details
     assert "untraced  ex-01-neuron-forward: TAMPERED - the answer tried to change how it is graded: " \
            "the answer called sys.setprofile" in details
-    assert "channel  ex-07-softmax: FAIL - stable_softmax did not return within 6 s" in details
+    assert "channel  ex-09-softmax: FAIL - stable_softmax did not return within 6 s" in details
     # The terminal never sees an escape character; nothing the notebook left behind survives it.
     assert "\x1b" not in proc.stdout + proc.stderr
     assert not any(Path(p).exists() for p in (f"/dev/shm/{marker}", f"/dev/shm/{marker}-file", f"/tmp/{marker}"))

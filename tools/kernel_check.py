@@ -1,7 +1,7 @@
 """Which notebook cells print something that depends on the CPU?
 
     python tools/kernel_check.py [NOTEBOOK ...] [--machines Prescott,Haswell] [--jobs N]
-    make kernels [NB=chapters/06_optimizers.ipynb]
+    make kernels [NB=chapters/08_adam.ipynb]
 
 A float's last bits depend on the machine code that computes it: OpenBLAS
 picks a matrix-multiply kernel for the CPU it finds (SkylakeX on an AVX-512
