@@ -104,7 +104,7 @@ class ExerciseFile(str):
 
 def _layer_classes() -> dict[str, type]:
     import nnlib
-    return {name: getattr(nnlib, name) for name in ("Dense", "ReLU", "Sigmoid", "Tanh", "Softmax")}
+    return {name: getattr(nnlib, name) for name in ("Dense", "ReLU", "Sigmoid", "Tanh", "Softmax", "Dropout")}
 
 
 def _loss_classes() -> dict[str, type]:
@@ -145,10 +145,29 @@ def _encode_model(model: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {"type": kind}
         if kind == "Dense":
             entry["in"], entry["out"] = int(layer.in_features), int(layer.out_features)
+            entry["weight_decay"] = _encode_number(getattr(layer, "weight_decay", 0.0))
             entry["params"] = {k: _encode_array(np.asarray(v)) for k, v in layer.params.items()}
             entry["grads"] = {k: _encode_array(np.asarray(v)) for k, v in layer.grads.items()}
+        elif kind == "Dropout":
+            entry["rate"] = _encode_number(getattr(layer, "rate", None))
         layers.append(entry)
     return {"$": "model", "layers": layers}
+
+
+def _encode_number(value: Any) -> Any:
+    return {"$": "float", "hex": float(value).hex()} if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
+
+
+def _decode_number(obj: Any, what: str, low: float, high: float) -> float:
+    """A float in [low, high) from :func:`_encode_number`'s form (None: refused)."""
+    try:
+        value = float.fromhex(str(obj["hex"]))
+    except (TypeError, KeyError, ValueError):
+        raise ProtocolError(f"a layer's {what} is not a number") from None
+    if not (low <= value < high):
+        raise ProtocolError(f"a layer's {what} {value!r} is outside [{low}, {high})")
+    return value
 
 
 def _decode_model(obj: dict[str, Any]) -> Any:
@@ -167,7 +186,9 @@ def _decode_model(obj: dict[str, Any]) -> Any:
             n_in, n_out = int(entry["in"]), int(entry["out"])
             if not (0 < n_in <= 100_000 and 0 < n_out <= 100_000 and n_in * n_out <= MAX_ELEMENTS):
                 raise ProtocolError(f"a Dense({n_in}, {n_out}) layer is out of bounds")
-            layer = classes["Dense"](n_in, n_out, rng=0)
+            decay = _decode_number(entry["weight_decay"], "weight_decay", 0.0, float("inf")) \
+                if entry.get("weight_decay") is not None else 0.0
+            layer = classes["Dense"](n_in, n_out, rng=0, weight_decay=decay)
             for store, key in ((layer.params, "params"), (layer.grads, "grads")):
                 for name, value in dict(entry.get(key, {})).items():
                     if name in store:
@@ -176,6 +197,8 @@ def _decode_model(obj: dict[str, Any]) -> Any:
                             raise ProtocolError(f"{key} {name} of shape {array.shape}, expected {store[name].shape}")
                         store[name][...] = array
             layers.append(layer)
+        elif kind == "Dropout":
+            layers.append(classes["Dropout"](_decode_number(entry.get("rate"), "rate", 0.0, 1.0)))
         else:
             layers.append(classes[kind]())
     if any(isinstance(layer, Opaque) for layer in layers):
