@@ -104,7 +104,7 @@ class ExerciseFile(str):
 
 def _layer_classes() -> dict[str, type]:
     import nnlib
-    return {name: getattr(nnlib, name) for name in ("Dense", "ReLU", "Sigmoid", "Tanh", "Softmax")}
+    return {name: getattr(nnlib, name) for name in ("Dense", "ReLU", "Sigmoid", "Tanh", "Softmax", "Dropout")}
 
 
 def _loss_classes() -> dict[str, type]:
@@ -147,6 +147,8 @@ def _encode_model(model: Any) -> dict[str, Any]:
             entry["in"], entry["out"] = int(layer.in_features), int(layer.out_features)
             entry["params"] = {k: _encode_array(np.asarray(v)) for k, v in layer.params.items()}
             entry["grads"] = {k: _encode_array(np.asarray(v)) for k, v in layer.grads.items()}
+        elif kind == "Dropout":
+            entry["rate"] = float(layer.rate)
         layers.append(entry)
     return {"$": "model", "layers": layers}
 
@@ -176,6 +178,8 @@ def _decode_model(obj: dict[str, Any]) -> Any:
                             raise ProtocolError(f"{key} {name} of shape {array.shape}, expected {store[name].shape}")
                         store[name][...] = array
             layers.append(layer)
+        elif kind == "Dropout":
+            layers.append(classes["Dropout"](float(entry.get("rate", 0.0))))
         else:
             layers.append(classes[kind]())
     if any(isinstance(layer, Opaque) for layer in layers):
