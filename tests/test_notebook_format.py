@@ -10,7 +10,7 @@ import pytest
 from helpers import ROOT
 from tools.run_notebooks import FOLDED_BY_TAG, fold_like_the_book
 
-CHAPTERS = sorted((ROOT / "chapters").glob("0*.ipynb"))
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
