@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnlib import Dense, Dropout, Model, ReLU, Sigmoid, Tanh
+from nnlib import Model, Sigmoid
 
 from ._checking import _Failure, _as_array, _call, _check_array, _fmt, _gen
+from ._experiment import check_inputs, rebuilt_model
 from .registry import exercise
 
 # The chapter's data: 80 training points, 200 validation points (see the chapter's first section).
@@ -237,56 +238,19 @@ def check_dropout_forward(dropout_forward: Callable[..., tuple]) -> int:
 # ---------------------------------------------------------------------------------------------
 # A small model that generalises
 # ---------------------------------------------------------------------------------------------
-_ACTIVATIONS = {ReLU: ReLU, Sigmoid: Sigmoid, Tanh: Tanh}
-
-
 def _rebuild(model: Any) -> tuple[Model, int]:
-    """A fresh copy of ``model`` built from its layers' sizes and parameter arrays, and its parameter count.
+    """A fresh copy of ``model`` (see :func:`coursework._experiment.rebuilt_model`) and its parameter count.
 
-    Nothing of the given object is called: its type and every layer's type must
-    be exactly ``nnlib``'s, and the parameters are copied, as plain arrays, into
-    new layers, so the copy predicts with ``nnlib``'s own code alone.
+    Nothing of the given object is called: only nnlib's own layers are rebuilt,
+    from their settings and copies of their parameter arrays, so the copy
+    predicts with nnlib's code alone.
     """
-    if type(model) is not Model:
-        raise _Failure(f"train_small_model must return an nnlib Model, got a {type(model).__name__}",
-                       ["return the trained Model([...]) itself"])
-    layers = vars(model).get("layers")
-    if type(layers) is not list or not layers:
-        raise _Failure("the model has no list of layers", [])
-    fresh: list[Any] = []
-    n_params = 0
-    width = 2
-    for i, layer in enumerate(layers):
-        kind = type(layer)
-        if kind is Dense:
-            params = vars(layer).get("params")
-            if type(params) is not dict:
-                raise _Failure(f"layer {i} (Dense) has no parameters the checker can read", [])
-            W, b = params.get("W"), params.get("b")
-            if type(W) is not np.ndarray or type(b) is not np.ndarray or W.dtype.kind != "f" or b.dtype.kind != "f":
-                raise _Failure(f"layer {i} (Dense): W and b must be NumPy float arrays", [])
-            if W.ndim != 2 or W.shape[0] != width or b.shape not in ((W.shape[1],), (1, W.shape[1])):
-                raise _Failure(f"layer {i} (Dense) has weights of shape {W.shape} and biases of shape {b.shape}, "
-                               f"which do not fit an input of width {width}", [])
-            if W.size > 10**7 or not (np.isfinite(W).all() and np.isfinite(b).all()):
-                raise _Failure(f"layer {i} (Dense) has too many or non-finite parameters", [])
-            new = Dense(W.shape[0], W.shape[1], init="zeros")
-            new.params["W"][...] = W
-            new.params["b"][...] = b.reshape(new.params["b"].shape)
-            fresh.append(new)
-            n_params += W.size + b.size
-            width = W.shape[1]
-        elif kind is Dropout:
-            fresh.append(Dropout(0.0))      # the identity outside training, whatever its rate
-        elif kind in _ACTIVATIONS:
-            fresh.append(_ACTIVATIONS[kind]())
-        else:
-            raise _Failure(f"layer {i} is a {kind.__name__}; use nnlib's Dense, ReLU, Tanh, Sigmoid and Dropout "
-                           "layers only", [])
-    if type(layers[-1]) is not Sigmoid or width != 1:
+    fresh = rebuilt_model(model, "the returned model")
+    check_inputs(fresh, 2, 1, "the returned model")
+    if type(fresh.layers[-1]) is not Sigmoid:
         raise _Failure("the model must end with Dense(..., 1) and Sigmoid(): one probability per point",
-                       [f"its layers: {', '.join(type(layer).__name__ for layer in layers)}"])
-    return Model(fresh), int(n_params)
+                       [f"its layers: {', '.join(type(layer).__name__ for layer in fresh.layers)}"])
+    return fresh, fresh.n_params
 
 
 @exercise("ex-10-small-model", answers=("train_small_model",))

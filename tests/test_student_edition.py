@@ -325,8 +325,8 @@ def test_every_written_exercise_has_a_rubric_and_an_answer_cell_the_checker_find
 def test_a_weeks_hand_out_holds_only_its_chapters(tmp_path):
     assert [p.name[:2] for p in se.select_chapters("1,2")] == ["01", "02"]
     assert [p.name[:2] for p in se.select_chapters("3-5")] == ["03", "04", "05"]
-    with pytest.raises(ValueError, match="no chapter 10"):
-        se.select_chapters("10")
+    with pytest.raises(ValueError, match="no chapter 99"):
+        se.select_chapters("99")
     with pytest.raises(ValueError, match="not a chapter number or range"):
         se.select_chapters("one")
     reports = se.write_edition(tmp_path / "week1", only="1", with_nnlib=False)
