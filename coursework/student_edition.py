@@ -756,24 +756,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="write a jupyter-book source tree of the student book into DIR (replaced)")
     parser.add_argument("--verify-html", type=Path, metavar="HTMLDIR",
                         help="check a built student book: exit 1 if any page shows a solution")
+    parser.add_argument("--verify-pdf", type=Path, metavar="PDF",
+                        help="check a student book's PDF (tools/build_pdf.py): exit 1 if it shows a solution")
     parser.add_argument("--chapters", type=Path, default=CHAPTERS, help="folder of the instructor notebooks")
     parser.add_argument("--only", metavar="CHAPTERS",
                         help="only these chapters, for a week's hand-out: numbers or ranges, e.g. 1,2 or 3-5")
     parser.add_argument("--no-nnlib", action="store_true",
                         help="do not copy the nnlib package, requirements.txt and a README next to the notebooks")
     args = parser.parse_args(argv)
-    if sum(x is not None for x in (args.outdir, args.book_source, args.verify_html)) != 1:
-        parser.error("give exactly one of OUTDIR, --book-source DIR, --verify-html HTMLDIR")
+    if sum(x is not None for x in (args.outdir, args.book_source, args.verify_html, args.verify_pdf)) != 1:
+        parser.error("give exactly one of OUTDIR, --book-source DIR, --verify-html HTMLDIR, --verify-pdf PDF")
 
-    if args.verify_html is not None:
+    for built, verify in ((args.verify_html, verify_html), (args.verify_pdf, verify_pdf)):
+        if built is None:
+            continue
         snippets = solution_snippets(args.chapters)
-        problems = verify_html(args.verify_html, args.chapters, snippets)
+        problems = verify(built, args.chapters, snippets)
         for p in problems:
             print(p, file=sys.stderr)
         if problems:
             return 1
         n = sum(len(v) for v in snippets.values())
-        print(f"{args.verify_html}: no solution blocks, none of {n} pieces of solutions appears")
+        print(f"{built}: no solution blocks, none of {n} pieces of solutions appears")
         return 0
 
     try:

@@ -30,9 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if not __package__:  # run as `python tools/build_pdf.py`: the repository's folders are packages
-    sys.path.insert(0, str(ROOT))
-from coursework import student_edition  # noqa: E402
 
 TOOLS = ("xelatex", "latexmk", "xindy", "rsvg-convert", "pdftotext", "pdfinfo")
 PDF_NAMES = {"book": "book.pdf", "student": "student-book.pdf"}
@@ -76,7 +73,8 @@ def build(edition: str, out: Path, work: Path | None = None) -> Path:
         source, output = ROOT, work / "book"
     else:
         source, output = work / "student-src", work / "student"
-        student_edition.write_book_source(source)
+        _run([sys.executable, "-m", "coursework.student_edition", "--book-source", str(source)],
+             "writing the student edition's source")
     latex = output / "_build" / "latex"
     # From scratch: book_ext/latex_setting.py numbers exercises and figures in
     # steps of a build that reads every document.
@@ -100,9 +98,9 @@ def build(edition: str, out: Path, work: Path | None = None) -> Path:
     pdf = out / PDF_NAMES[edition]
     shutil.copyfile(latex / "book.pdf", pdf)
     if edition == "student":
-        leaks = student_edition.verify_pdf(pdf)
-        if leaks:
-            raise PdfBuildError("the student edition's PDF shows solutions:\n  " + "\n  ".join(leaks))
+        # The scan of the student HTML book, on the PDF's text (coursework/student_edition.py).
+        _run([sys.executable, "-m", "coursework.student_edition", "--verify-pdf", str(pdf)],
+             "the scan of the student edition's PDF for solutions")
     return pdf
 
 
