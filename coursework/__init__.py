@@ -8,7 +8,7 @@ cells import their checkers from here::
     check_neuron_forward(neuron_forward)
 
 * ``coursework.registry``: every coding exercise, its label written once;
-* ``coursework.ch01`` ... ``coursework.ch10``: the checkers, one module per chapter;
+* ``coursework.ch01`` ... ``coursework.ch11``: the checkers, one module per chapter;
 * ``coursework.protocol``: verdicts, and the plain data passed between checker and grader;
 * ``coursework.guard``: what one call of an answer may not do;
 * ``python -m coursework.student_edition``: the notebooks without solutions;
@@ -27,12 +27,13 @@ from .ch07 import check_momentum_step
 from .ch08 import check_adam_step
 from .ch09 import check_confusion_matrix, check_cross_entropy_from_logits, check_stable_softmax
 from .ch10 import check_dropout_forward, check_l2_penalty_and_grad, check_small_model
+from .ch11 import check_layer_gradient_norms, check_scaling_recipe, check_standardize
 
 __all__ = [
     "EXERCISES", "Exercise", "FAIL", "NOT_DONE", "PASS", "TAMPERED", "Verdict",
     "check_accuracy_from_probs", "check_adam_step", "check_bce_grad", "check_confusion_matrix",
     "check_count_parameters", "check_cross_entropy_from_logits", "check_dense_backward", "check_dense_forward",
     "check_dropout_forward", "check_l2_penalty_and_grad", "check_small_model",
-    "check_gate_weights", "check_he_init", "check_momentum_step", "check_neuron_forward", "check_save_load",
-    "check_sigmoid_backward", "check_stable_softmax", "check_tanh_derivative", "check_train_step",
+    "check_gate_weights", "check_he_init", "check_layer_gradient_norms", "check_momentum_step", "check_neuron_forward", "check_save_load",
+    "check_scaling_recipe", "check_sigmoid_backward", "check_stable_softmax", "check_standardize", "check_tanh_derivative", "check_train_step",
 ]
