@@ -87,7 +87,7 @@ def check_l2_penalty_and_grad(l2_penalty_and_grad: Callable[..., tuple]) -> int:
                 raise _Failure(f"{name} modified the weights it was given; return new arrays", where)
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-                raise _Failure(f"{name} must return a pair (penalty, grads), got {got}", where + ["return penalty, grads"])
+                raise _Failure(f"{name} must return a pair (penalty, grads), got {got}", where + ["return a tuple: the penalty, then the list of gradients"])
             penalty_raw, grads = result
             penalty = _as_array(penalty_raw, name, "the penalty")
             if penalty.size != 1:
@@ -130,7 +130,7 @@ def check_l2_penalty_and_grad(l2_penalty_and_grad: Callable[..., tuple]) -> int:
 def _pair(result: Any, name: str, where: list[str]) -> tuple[Any, Any]:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-        raise _Failure(f"{name} must return a pair (output, mask), got {got}", where + ["return out, mask"])
+        raise _Failure(f"{name} must return a pair (output, mask), got {got}", where + ["return a tuple: the output, then the 0/1 mask"])
     return result[0], result[1]
 
 
@@ -185,7 +185,7 @@ def check_dropout_forward(dropout_forward: Callable[..., tuple]) -> int:
                                                     "dropout), so that their expected value stays x"),
                                  (lambda: x * mask * (1 - rate), "divide by 1 - rate, do not multiply"),
                                  (lambda: x * (1 - mask) / (1 - rate), "the mask is 1 where an entry is KEPT")])
-        return out, mask
+        return (out, mask)
 
     def body() -> int:
         g_ = _gen(1002)
