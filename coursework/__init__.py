@@ -17,11 +17,11 @@ cells import their checkers from here::
 
 from .protocol import FAIL, NOT_DONE, PASS, TAMPERED, Verdict
 from .registry import EXERCISES, Exercise
-from .ch01 import check_gate_weights, check_neuron_forward, check_tanh_derivative
-from .ch02 import check_count_parameters, check_dense_forward, check_he_init
-from .ch03 import check_bce_grad, check_dense_backward, check_sigmoid_backward
-from .ch04 import check_train_step
-from .ch05 import check_accuracy_from_probs
+from .ch01 import check_fit_neuron, check_gate_weights, check_neuron_forward, check_tanh_derivative
+from .ch02 import check_count_parameters, check_deep_stack, check_dense_forward, check_he_init
+from .ch03 import check_bce_grad, check_best_step, check_dense_backward, check_sigmoid_backward
+from .ch04 import check_train_step, check_xor_settings
+from .ch05 import check_accuracy_from_probs, check_train_moons
 from .ch06 import check_save_load
 from .ch07 import check_momentum_step
 from .ch08 import check_adam_step
@@ -36,4 +36,5 @@ __all__ = [
     "check_dropout_forward", "check_l2_penalty_and_grad", "check_small_model",
     "check_gate_weights", "check_he_init", "check_layer_gradient_norms", "check_momentum_step", "check_neuron_forward", "check_save_load",
     "check_scaling_recipe", "check_sigmoid_backward", "check_stable_softmax", "check_standardize", "check_tanh_derivative", "check_train_step",
+    "check_best_step", "check_deep_stack", "check_fit_neuron", "check_train_moons", "check_xor_settings",
 ]

@@ -92,6 +92,21 @@ class _NotDone(Exception):
         self.name = name
 
 
+class Measured(int):
+    """A checker's number of checks with the result it measured, which a PASS reports next to its target.
+
+    An experiment exercise's checker returns ``Measured(3, "accuracy 0.962 on 2000 fresh points
+    (target 0.95)")``; its PASS reads ``PASS (3 checks: accuracy 0.962 ...)``.
+    """
+
+    result: str
+
+    def __new__(cls, n_checks: int, result: str) -> "Measured":
+        value = super().__new__(cls, n_checks)
+        value.result = result
+        return value
+
+
 def run_checks(label: str, body: Callable[[], int], forbidden: Sequence[str] = ()) -> Verdict:
     """Run one checker body and turn what happened into a :class:`Verdict`."""
     hints: list[str] = []
@@ -109,7 +124,9 @@ def run_checks(label: str, body: Callable[[], int], forbidden: Sequence[str] = (
         status = FAIL
         detail = f"the check could not finish ({type(exc).__name__}: {_one_line(exc)})"
     else:
-        status, detail = PASS, f"{n_checks} checks"
+        status, detail = PASS, f"{int(n_checks)} checks"
+        if isinstance(n_checks, Measured):
+            detail += f": {n_checks.result}"
     finally:
         _forbidden.reset(token)
     return Verdict(label, status, detail, hints)

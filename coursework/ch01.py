@@ -8,13 +8,15 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from nnlib import sigmoid
 
-from ._checking import (_Failure, _call, _call_on, _check_array, _describe, _fmt, _as_array, _grad_check_hint, _central_difference, _gen)
+from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _fmt, _as_array, _grad_check_hint,
+                        _central_difference, _gen, _layers_text)
+from ._experiment import measured_accuracy, rebuilt_model
 from .registry import exercise
 
 
@@ -197,3 +199,87 @@ def check_gate_weights(gate_weights: Callable[[str], tuple[np.ndarray, float]]) 
     return body()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment: one neuron on two elongated clouds
+# ---------------------------------------------------------------------------------------------
+CLOUDS_TRAIN, CLOUDS_FRESH, CLOUDS_TARGET = 400, 2000, 0.95
+
+
+def clouds_geometry(gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random centre and orientation: the clouds' long axis ``u`` and short axis ``v``."""
+    angle = gen.uniform(0.0, np.pi)
+    u = np.array([np.cos(angle), np.sin(angle)])
+    return gen.uniform(-2.0, 2.0, size=2), u, np.array([-u[1], u[0]])
+
+
+def two_clouds(geometry: tuple[np.ndarray, np.ndarray, np.ndarray], gen: np.random.Generator,
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points, half of each class: Gaussian clouds with standard deviations 3 (along ``u``)
+    and 0.5 (along ``v``), whose centres are 3 apart along ``u`` and 1.9 along ``v``."""
+    centre, u, v = geometry
+    y = np.repeat([0.0, 1.0], n // 2)
+    offset = (3.0 * u + 1.9 * v) / 2
+    noise = gen.standard_normal((n, 2)) * [3.0, 0.5]
+    X = centre + np.where(y[:, None] == 1.0, offset, -offset) + noise[:, :1] * u + noise[:, 1:] * v
+    return X, y
+
+
+@exercise("ex-01-two-clouds", answers=("fit_neuron",), forbidden=())
+def check_fit_neuron(fit_neuron: Callable[[np.ndarray, np.ndarray], Any]) -> int:
+    """Check ``fit_neuron(X, y)``: one trained sigmoid neuron that separates two clouds.
+
+    Parameters
+    ----------
+    fit_neuron : callable
+        ``fit_neuron(X, y)`` that gets 400 points ``X`` of shape ``(400, 2)``
+        and their labels ``y`` (0.0 or 1.0, shape ``(400,)``) and returns a
+        trained ``nnlib.Model([Dense(2, 1), Sigmoid()])``.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Two hidden pairs of clouds, each with its own centre and orientation.
+    The returned model counts only as its layers and parameters (rebuilt by
+    :func:`coursework._experiment.rebuilt_model`); it must be one ``Dense(2,
+    1)`` and a ``Sigmoid``. Its accuracy is measured on 2000 fresh points of
+    the same clouds and must reach 0.95 on both pairs.
+    """
+    name = "fit_neuron"
+
+    def body() -> int:
+        accuracies = []
+        for case in (1, 2):
+            gen = _gen(110 + case)
+            geometry = clouds_geometry(gen)
+            X, y = two_clouds(geometry, gen, CLOUDS_TRAIN)
+            X_fresh, y_fresh = two_clouds(geometry, gen, CLOUDS_FRESH)
+            where = [f"input: hidden clouds {case} of 2, X of shape {X.shape}, y of shape {y.shape}"]
+            model = rebuilt_model(_call_on(fit_neuron, name, dict(X=X, y=y), where), "the returned model")
+            kinds = [type(layer).__name__ for layer in model.layers]
+            if kinds != ["Dense", "Sigmoid"] or (model.in_features, model.out_features) != (2, 1):
+                raise _Failure(f"the returned model is {_layers_text(model)}; this exercise asks for one neuron, "
+                               "Dense(2, 1) followed by Sigmoid() (3 parameters)",
+                               where + ["build it with Model([Dense(2, 1), Sigmoid()]) and train it with fit"])
+            accuracy = measured_accuracy(model, X_fresh, y_fresh)
+            if accuracy < CLOUDS_TARGET:
+                hints = where + [f"accuracy {accuracy:.3f} on {CLOUDS_FRESH} fresh points of the same clouds "
+                                 f"(target {CLOUDS_TARGET})"]
+                if accuracy < 0.6:
+                    hints.append("far from the target: was the model trained? (model.fit returns the "
+                                 "history; the model itself is trained in place)")
+                else:
+                    hints.append("the best line depends on the clouds' shape, not only on their centres: "
+                                 "let training find it (more epochs, or another learning rate)")
+                raise _Failure(f"accuracy {accuracy:.3f} on the fresh points of hidden clouds {case}, below the "
+                               f"target {CLOUDS_TARGET}", hints)
+            accuracies.append(accuracy)
+        shown = " and ".join(f"{a:.3f}" for a in accuracies)
+        return Measured(2, f"accuracy {shown} on {CLOUDS_FRESH} fresh points of two hidden pairs of clouds "
+                           f"(target {CLOUDS_TARGET}), 3 parameters")
+
+    return body()

@@ -8,13 +8,15 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from nnlib import Dense, ReLU
 
-from ._checking import (_Failure, _call, _call_on, _check_array, _describe, _fmt, _as_array, _gen, _salted)
+from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _fmt, _as_array, _gen, _layers_text,
+                        _salted)
+from ._experiment import rebuilt_model
 from .registry import exercise
 
 
@@ -243,3 +245,110 @@ def check_he_init(he_init: Callable[[int, int, np.random.Generator], np.ndarray]
     return body()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment: a deep ReLU stack whose signal neither fades nor explodes
+# ---------------------------------------------------------------------------------------------
+STACK_INPUTS, STACK_SAMPLES, STACK_DEPTH, STACK_WIDTH = 100, 1000, 10, 32
+STACK_RANGE = (0.1, 10.0)
+_STACK_MAX_PARAMS = 2_000_000
+
+
+def signal_spread(a: np.ndarray) -> float:
+    """How much the activations ``a`` (samples x units) vary over the samples: the standard deviation of
+    every unit over the samples, as a root mean square over the units. A constant (a bias) adds nothing."""
+    spread = float(np.sqrt(np.mean(np.var(a, axis=0))))
+    return 0.0 if spread < 1e-12 else spread      # rounding noise of a constant is no signal
+
+
+def hidden_activations(model: Any, X: np.ndarray) -> list[np.ndarray]:
+    """The output of every ReLU of ``model`` (a rebuilt one) on ``X``, in order."""
+    outputs, out = [], X
+    with np.errstate(all="ignore"):
+        for layer in model.layers:
+            out = layer.forward(out)
+            if isinstance(layer, ReLU):
+                outputs.append(out)
+    return outputs
+
+
+def _stack_structure(model: Any, where: list[str]) -> int:
+    """FAIL unless ``model`` is Dense, ReLU, ..., Dense (+ an optional output activation); return its Dense count."""
+    kinds = [type(layer).__name__ for layer in model.layers]
+    if kinds[-1] != "Dense":
+        kinds = kinds[:-1]      # an output activation after the last Dense is allowed
+    expected = ["Dense", "ReLU"] * (len(kinds) // 2) + ["Dense"]
+    if kinds != expected:
+        raise _Failure(f"the returned model is {_layers_text(model)}; a stack alternates Dense and ReLU layers "
+                       "(Dense, ReLU, Dense, ReLU, ..., Dense, optionally one output activation)", where)
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    if model.in_features != STACK_INPUTS:
+        raise _Failure(f"the returned model takes {model.in_features} inputs; it must take {STACK_INPUTS}", where)
+    if len(dense) < STACK_DEPTH:
+        raise _Failure(f"the returned model has {len(dense)} Dense layers; the experiment needs at least "
+                       f"{STACK_DEPTH}", where)
+    narrow = [layer.out_features for layer in dense[:-1] if layer.out_features < STACK_WIDTH]
+    if narrow:
+        raise _Failure(f"a hidden layer has {narrow[0]} units; every hidden layer needs at least {STACK_WIDTH}",
+                       where)
+    if model.n_params > _STACK_MAX_PARAMS:
+        raise _Failure(f"the returned model has {model.n_params} parameters; keep it below {_STACK_MAX_PARAMS} "
+                       "(width 1000 is plenty to see the effect)", where)
+    return len(dense)
+
+
+@exercise("ex-02-deep-stack", answers=("deep_stack",), forbidden=())
+def check_deep_stack(deep_stack: Callable[[np.random.Generator], Any]) -> int:
+    """Check ``deep_stack(rng)``: an untrained deep ReLU stack whose signal keeps its size.
+
+    Parameters
+    ----------
+    deep_stack : callable
+        ``deep_stack(rng)`` returning an untrained ``nnlib.Model`` with 100
+        inputs: at least 10 Dense layers, each hidden one at least 32 units
+        wide and followed by a ReLU, every random number drawn from ``rng``.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Three hidden generators. Each returned model counts only as its layers and
+    parameters (:func:`coursework._experiment.rebuilt_model`). On 1000 hidden
+    standard-normal inputs the checker runs it layer by layer and measures the
+    spread of the last ReLU's outputs over the samples (:func:`signal_spread`),
+    which must lie between 0.1 and 10: the inputs' spread is 1.
+    """
+    name = "deep_stack"
+
+    def body() -> int:
+        spreads, depths = [], []
+        for case in (1, 2, 3):
+            where = [f"input: hidden generator {case} of 3"]
+            model = rebuilt_model(_call(deep_stack, name, (np.random.default_rng(_gen(220 + case).integers(2**32)),),
+                                        where), "the returned model")
+            depths.append(_stack_structure(model, where))
+            X = _gen(230 + case).standard_normal((STACK_SAMPLES, STACK_INPUTS))
+            layers = [signal_spread(a) for a in hidden_activations(model, X)]
+            spread = layers[-1]
+            low, high = STACK_RANGE
+            if not (low <= spread <= high):      # NaN fails too
+                hints = where + ["spread of the ReLU outputs, layer by layer: "
+                                 + " ".join(f"{s:.3g}" for s in layers)]
+                if spread < low:
+                    hints.append("the signal fades: every layer shrinks it by a similar factor; ReLU zeroes half "
+                                 "of its inputs, so the weights' variance has to make up for it")
+                else:
+                    hints.append("the signal explodes: every layer multiplies it; scale the weights' variance with "
+                                 "the number of inputs of the layer")
+                raise _Failure(f"the spread of the last hidden layer's outputs is {spread:.3g} on hidden inputs with "
+                               f"spread 1 (target between {low:g} and {high:g})", hints)
+            spreads.append(spread)
+        shown = ", ".join(f"{s:.2f}" for s in spreads)
+        layers_text = f"{min(depths)}" if min(depths) == max(depths) else f"{min(depths)} to {max(depths)}"
+        return Measured(3, f"spread of the last hidden layer {shown} for inputs of spread 1 (target between "
+                           f"{STACK_RANGE[0]:g} and {STACK_RANGE[1]:g}), {layers_text} Dense layers")
+
+    return body()

@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from nnlib import BinaryCrossEntropy, Dense, sigmoid
+from nnlib import BinaryCrossEntropy, Dense, Model, Sigmoid, Tanh, gradient_check, sigmoid
 
-from ._checking import (_Failure, _call_on, _check_array, _describe, _grad_check_hint, _central_difference, _gen)
+from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _grad_check_hint, _central_difference, _gen)
 from .registry import exercise
 
 
@@ -238,3 +238,74 @@ def check_bce_grad(bce_grad: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> 
     return body()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment: the step of a central difference
+# ---------------------------------------------------------------------------------------------
+STEP_TARGET = 1e-9
+
+
+def _step_models(gen: np.random.Generator) -> list[tuple[Model, np.ndarray, np.ndarray, str]]:
+    """Three small smooth models (tanh and sigmoid, no ReLU kinks) with their data and losses."""
+    X1, X2, X3 = gen.normal(size=(6, 3)), gen.normal(size=(6, 2)), gen.normal(size=(6, 4))
+    return [
+        (Model([Dense(3, 4, rng=gen), Tanh(), Dense(4, 1, rng=gen), Sigmoid()]), X1,
+         (gen.random((6, 1)) > 0.5).astype(float), "binary_crossentropy"),
+        (Model([Dense(2, 5, rng=gen), Sigmoid(), Dense(5, 2, rng=gen)]), X2, gen.normal(size=(6, 2)), "mse"),
+        (Model([Dense(4, 3, rng=gen), Tanh(), Dense(3, 3, rng=gen), Tanh(), Dense(3, 1, rng=gen), Sigmoid()]), X3,
+         gen.normal(size=(6, 1)), "mse"),
+    ]
+
+
+@exercise("ex-03-step-size", answers=("best_step",), forbidden=())
+def check_best_step(best_step: Callable[[], float]) -> int:
+    """Check ``best_step()``: a step ``h`` with which central differences agree with backpropagation.
+
+    Parameters
+    ----------
+    best_step : callable
+        ``best_step()`` returning a number ``h`` with ``0 < h < 1``.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The checker runs :func:`nnlib.gradient_check` with step ``h`` on six
+    hidden models (two draws of three small tanh and sigmoid networks, with
+    cross-entropy or MSE). The largest relative error between the central
+    differences and the backpropagated gradients must be below 1e-9. Only
+    its order of magnitude is reported when it passes: the rounding error
+    that sets it differs in its last digits from one CPU to another.
+    """
+    name = "best_step"
+
+    def body() -> int:
+        h = _call(best_step, name, (), [])
+        if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, float, np.integer, np.floating)):
+            raise _Failure(f"{name} must return a number, got a {type(h).__name__}",
+                           ["return the step as a float, e.g. return 1e-3"])
+        h = float(h)
+        if not (0.0 < h < 1.0):       # NaN fails too
+            raise _Failure(f"{name} returned {h:g}; a step must lie between 0 and 1 (both excluded)")
+        worst = 0.0
+        for draw in (1, 2):
+            for model, X, y, loss in _step_models(_gen(330 + draw)):
+                with np.errstate(all="ignore"):
+                    errors = gradient_check(model, X, y, loss=loss, h=h)
+                worst = max([worst] + [e if np.isfinite(e) else np.inf for e in errors.values()])
+        if not worst < STEP_TARGET:
+            if h >= 1e-5:
+                hints = ["a large step makes the difference quotient a poor approximation of the slope "
+                             "(truncation error, shrinking like h**2): try smaller steps"]
+            else:
+                hints = ["a tiny step divides rounding errors of the loss by a tiny 2h (rounding error, "
+                             "growing like 1/h): try larger steps"]
+            raise _Failure(f"the central differences with h = {h:g} miss the backpropagated gradients by a "
+                           f"relative error of {worst:.1e} (target below {STEP_TARGET:g})", hints)
+        return Measured(6, f"with h = {h:g} the largest relative error on 6 hidden models is below "
+                           f"{STEP_TARGET:g}")
+
+    return body()

@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnlib import BinaryCrossEntropy, Dense, Loss, Model, MSE, ReLU, Sigmoid, sigmoid, Tanh
+from nnlib import BinaryCrossEntropy, Dense, Loss, Model, MSE, ReLU, SGD, Sigmoid, sigmoid, Tanh, TrainingDivergedError
 
-from ._checking import (_layers_text, _Failure, _call, _describe, _field, _gen)
+from ._checking import (Measured, _layers_text, _Failure, _call, _describe, _field, _gen)
 from .registry import exercise
 
 
@@ -166,5 +166,120 @@ def check_train_step(train_step: Callable[[Model, np.ndarray, np.ndarray, Loss, 
                         hints.append("that is the loss after the update; return the value compute_gradients gives")
                     raise _Failure(f"wrong loss returned at {at}", hints)
         return n_checks
+
+    return body()
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment: settings that solve XOR from (almost) every start
+# ---------------------------------------------------------------------------------------------
+XOR_SEEDS, XOR_TARGET, XOR_EPOCHS, XOR_MAX_PARAMS = 20, 18, 2000, 30
+_XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+_XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+# Training stops early below these losses: each guarantees that all four points are classified right
+# (cross-entropy: every p > exp(-0.4) > 0.5; MSE: every |error| < 0.2).
+_XOR_STOP = {"binary_crossentropy": 0.1, "mse": 0.01}
+_XOR_KEYS = ("hidden", "activation", "init", "output", "loss", "lr")
+_XOR_CHOICES = {"activation": ("relu", "tanh", "sigmoid"), "init": (None, "xavier", "he", "normal", "small", "zeros"),
+                "output": ("sigmoid", "linear"), "loss": ("binary_crossentropy", "mse")}
+
+
+def xor_spec(settings: Any) -> tuple[list[dict[str, Any]], str | None, str, float]:
+    """Validate the settings (FAIL with the reason); return the architecture, init, loss and lr."""
+    if not isinstance(settings, dict):
+        raise _Failure(f"xor_settings must return a dict, got a {type(settings).__name__}",
+                       [f"a dict with the keys {', '.join(_XOR_KEYS)}"])
+    missing = [key for key in _XOR_KEYS if key not in settings]
+    unknown = sorted(str(key) for key in settings if key not in _XOR_KEYS)
+    if missing or unknown:
+        raise _Failure("the settings " + (f"lack {', '.join(missing)}" if missing else f"have unknown keys "
+                                           f"{', '.join(unknown)}"),
+                       [f"a dict with the keys {', '.join(_XOR_KEYS)}"])
+    for key, choices in _XOR_CHOICES.items():
+        if not any(settings[key] is choice or (isinstance(choice, str) and settings[key] == choice)
+                   for choice in choices):
+            raise _Failure(f"settings[{key!r}] is {settings[key]!r:.60}; "
+                           f"choose one of {', '.join(repr(c) for c in choices)}")
+    hidden = settings["hidden"]
+    if not isinstance(hidden, (list, tuple)) or not 1 <= len(hidden) <= 4 or not all(
+            isinstance(w, (int, np.integer)) and not isinstance(w, (bool, np.bool_)) and 1 <= w <= 30 for w in hidden):
+        raise _Failure("settings['hidden'] must be a list of 1 to 4 hidden widths, whole numbers from 1 to 30, "
+                       "e.g. [4]")
+    lr = settings["lr"]
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.integer, np.floating)) \
+            or not 0.0 < float(lr) <= 100.0:
+        raise _Failure(f"settings['lr'] must be a number above 0 and at most 100, got {lr!r:.60}")
+    if settings["loss"] == "binary_crossentropy" and settings["output"] != "sigmoid":
+        raise _Failure("cross-entropy needs probabilities: with loss 'binary_crossentropy' the output must be "
+                       "'sigmoid'")
+    widths = [2] + [int(w) for w in hidden]
+    spec = [{"input_dim": a, "output_dim": b, "activation": settings["activation"]} for a, b in zip(widths, widths[1:])]
+    spec.append({"input_dim": widths[-1], "output_dim": 1,
+                 "activation": "sigmoid" if settings["output"] == "sigmoid" else None})
+    return spec, settings["init"], settings["loss"], float(lr)
+
+
+def xor_solved(spec: list[dict[str, Any]], init: str | None, loss: str, lr: float, seed: int) -> bool:
+    """Train the network of ``spec``, started from ``seed``, on XOR as the checker does; True if all four points
+    end up on the right side of 0.5."""
+    model = Model.from_architecture(spec, init=init, rng=seed)
+    try:
+        with np.errstate(all="ignore"):
+            model.fit(_XOR_X, _XOR_Y, loss=loss, optimizer=SGD(lr=lr), epochs=XOR_EPOCHS,
+                      loss_threshold=_XOR_STOP[loss])
+            predicted = model.predict(_XOR_X)
+    except TrainingDivergedError:
+        return False
+    return bool(np.all((predicted > 0.5) == (_XOR_Y > 0.5)))
+
+
+@exercise("ex-04-xor-seeds", answers=("xor_settings",), forbidden=())
+def check_xor_settings(xor_settings: Callable[[], dict]) -> int:
+    """Check ``xor_settings()``: a network and learning rate that learn XOR from at least 18 of 20 starts.
+
+    Parameters
+    ----------
+    xor_settings : callable
+        ``xor_settings()`` returning a dict: ``"hidden"`` (a list of hidden
+        widths), ``"activation"`` (``"relu"``, ``"tanh"`` or ``"sigmoid"``),
+        ``"init"`` (an initialiser's name, or ``None`` for He before ReLU and
+        Xavier elsewhere), ``"output"`` (``"sigmoid"`` or ``"linear"``),
+        ``"loss"`` (``"binary_crossentropy"`` or ``"mse"``) and ``"lr"``.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The checker builds the network itself with
+    :meth:`nnlib.Model.from_architecture` (at most 30 parameters), from 20
+    hidden seeds, and trains each with full-batch ``SGD(lr)`` for at most
+    2000 epochs (stopping early once the loss guarantees that every point is
+    right). A seed counts as solved when all four XOR points end up on the
+    right side of 0.5; at least 18 of 20 must be. It stops at the third
+    failure.
+    """
+    name = "xor_settings"
+
+    def body() -> int:
+        spec, init, loss, lr = xor_spec(_call(xor_settings, name, (), []))
+        n_params = Model.from_architecture(spec, init=init, rng=0).n_params
+        if n_params > XOR_MAX_PARAMS:
+            raise _Failure(f"the network has {n_params} parameters; the limit is {XOR_MAX_PARAMS}",
+                           ["XOR needs only a few hidden units"])
+        seeds = [int(s) for s in _gen(404).integers(0, 2**31, size=XOR_SEEDS)]
+        failed = 0
+        for i, seed in enumerate(seeds, 1):
+            failed += not xor_solved(spec, init, loss, lr, seed)
+            if failed > XOR_SEEDS - XOR_TARGET:
+                raise _Failure(f"training failed from {failed} of the first {i} hidden seeds; at most "
+                               f"{XOR_SEEDS - XOR_TARGET} of {XOR_SEEDS} may fail",
+                               [f"network: {_layers_text(Model.from_architecture(spec, init=init, rng=0))}, "
+                                f"loss {loss}, SGD(lr={lr:g}), at most {XOR_EPOCHS} epochs",
+                                "a run fails when a point is still on the wrong side of 0.5 after the last epoch, "
+                                "or when training diverges"])
+        return Measured(XOR_SEEDS, f"XOR solved from {XOR_SEEDS - failed} of {XOR_SEEDS} hidden seeds (target "
+                                   f"{XOR_TARGET}), {n_params} parameters (limit {XOR_MAX_PARAMS})")
 
     return body()

@@ -8,13 +8,14 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from nnlib import accuracy
 
-from ._checking import _Failure, _as_array, _call_on, _describe, _gen
+from ._checking import Measured, _Failure, _as_array, _call_on, _describe, _gen
+from ._experiment import measured_accuracy, rebuilt_model
 from .registry import exercise
 
 
@@ -90,3 +91,76 @@ def check_accuracy_from_probs(accuracy_from_probs: Callable[[np.ndarray, np.ndar
     return body()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment: a small network that reaches a test accuracy on two moons
+# ---------------------------------------------------------------------------------------------
+MOONS_TRAIN, MOONS_FRESH, MOONS_NOISE, MOONS_TARGET, MOONS_MAX_PARAMS = 500, 2000, 0.2, 0.95, 300
+
+
+def two_moons(gen: np.random.Generator, n: int, noise: float = MOONS_NOISE) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points of two interleaving half circles (as ``sklearn.datasets.make_moons`` draws them, with
+    random positions along each moon), Gaussian noise of standard deviation ``noise``; labels 0.0 or 1.0."""
+    y = gen.integers(0, 2, size=n).astype(float)
+    t = gen.uniform(0.0, np.pi, size=n)
+    upper = np.column_stack([np.cos(t), np.sin(t)])
+    lower = np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)])
+    X = np.where(y[:, None] == 0.0, upper, lower)
+    return X + noise * gen.standard_normal((n, 2)), y
+
+
+@exercise("ex-05-moons-target", answers=("train_moons",), forbidden=())
+def check_train_moons(train_moons: Callable[[np.ndarray, np.ndarray], Any]) -> int:
+    """Check ``train_moons(X, y)``: a trained model of at most 300 parameters, 95 % accurate on fresh moons.
+
+    Parameters
+    ----------
+    train_moons : callable
+        ``train_moons(X, y)`` that gets 500 points ``X`` of shape ``(500, 2)``
+        of two moons with noise 0.2 and their labels ``y`` (0.0 or 1.0, shape
+        ``(500,)``), and returns a trained ``nnlib.Model`` with one sigmoid
+        output (or two outputs, class = argmax).
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The returned model counts only as its layers and parameters
+    (:func:`coursework._experiment.rebuilt_model`); it may have at most 300
+    parameters. Its accuracy is measured on 2000 fresh points of the same
+    distribution, which the answer never sees, and must reach 0.95.
+    """
+    name = "train_moons"
+
+    def body() -> int:
+        gen = _gen(505)
+        X, y = two_moons(gen, MOONS_TRAIN)
+        X_fresh, y_fresh = two_moons(gen, MOONS_FRESH)
+        where = [f"input: hidden moons, X of shape {X.shape}, y of shape {y.shape}"]
+        model = rebuilt_model(_call_on(train_moons, name, dict(X=X, y=y), where), "the returned model")
+        if model.out_features not in (1, 2) or model.in_features != 2:
+            raise _Failure(f"the returned model maps {model.in_features} inputs to {model.out_features} outputs; "
+                           "the moons need 2 inputs and 1 output (the probability of class 1) or 2 (one per class)",
+                           where)
+        if model.n_params > MOONS_MAX_PARAMS:
+            raise _Failure(f"the returned model has {model.n_params} parameters; the limit is {MOONS_MAX_PARAMS}",
+                           where + ["two hidden layers of about a dozen units are enough"])
+        accuracy = measured_accuracy(model, X_fresh, y_fresh)
+        if accuracy < MOONS_TARGET:
+            hints = where + [f"accuracy {accuracy:.3f} on {MOONS_FRESH} fresh points (target {MOONS_TARGET}), "
+                             f"{model.n_params} parameters"]
+            if accuracy < 0.9:
+                hints.append("a straight boundary gets about 0.87: the model needs a hidden layer, and training "
+                             "long enough to bend its boundary")
+            else:
+                hints.append("close: train longer, try another learning rate or optimizer, or hold out part of "
+                             "X to see when the validation accuracy stops improving")
+            raise _Failure(f"accuracy {accuracy:.3f} on {MOONS_FRESH} fresh points, below the target "
+                           f"{MOONS_TARGET}", hints)
+        return Measured(2, f"accuracy {accuracy:.3f} on {MOONS_FRESH} fresh points (target {MOONS_TARGET}), "
+                           f"{model.n_params} parameters (limit {MOONS_MAX_PARAMS})")
+
+    return body()

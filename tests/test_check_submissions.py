@@ -32,6 +32,7 @@ from coursework.sandbox import bwrap_works
 from helpers import ROOT
 
 LABELS = ["ex-01-neuron-forward", "ex-01-tanh-derivative", "ex-01-gate-weights"]
+EXPERIMENT = "ex-01-two-clouds"   # chapter 1's last exercise, after the written ex-01-bias
 P, F, N = "PASS", "FAIL", "NOT DONE YET"
 
 NEURON = '''
@@ -213,19 +214,19 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     run_checker(folder, out, *args)
     book = read_csv(out / "gradebook.csv")
     assert book == [
-        ["student_id", "name", *LABELS, "ex-01-bias", "chapter 1", "total", "out of", "notes"],
-        ["s001", "Ana Lima", "2", "1", "0.5", "", "3.5", "3.5", "6.5",
+        ["student_id", "name", *LABELS, "ex-01-bias", EXPERIMENT, "chapter 1", "total", "out of", "notes"],
+        ["s001", "Ana Lima", "2", "1", "0.5", "", "0", "3.5", "3.5", "7.5",
          "written answers to mark: ex-01-bias; s001/01_neurons.ipynb: 1 cell raised an error (first: cell 2, "
          "NameError: name 'neuron_forward' is not defined)"],
-        ["s002", "Ben Ong", "2", "1", "0", "", "3", "3", "6.5",
+        ["s002", "Ben Ong", "2", "1", "0", "", "0", "3", "3", "7.5",
          "written answers to mark: ex-01-bias; s002/answers.zip: not a notebook, not graded"],
-        ["s003", "Cem Ak", "0", "0", "0", "0", "0", "0", "6.5", "handed in nothing"],
-        ["s009", "", "0", "0", "0", "0", "0", "0", "6.5", "not on the class list"],
+        ["s003", "Cem Ak", "0", "0", "0", "0", "0", "0", "0", "7.5", "handed in nothing"],
+        ["s009", "", "0", "0", "0", "0", "0", "0", "0", "7.5", "not on the class list"],
     ]
     ana = (out / "feedback" / "s001.md").read_text()
     assert ana.startswith("# Feedback: Ana Lima (s001)\n")
     assert "## Exercise 1.2: The derivative of tanh (ex-01-tanh-derivative): PASS (1 of 1)" in ana
-    assert "**Total: 3.5 of 6.5**" in ana
+    assert "**Total: 3.5 of 7.5**" in ana
     assert "the answer (cell 3) is below its check cell (cell 2)" in ana
     assert "its check cell was deleted (the grade does not need it)" in ana
     assert "## Exercise 1.4: What the bias is for (ex-01-bias, written): not marked yet (out of 3)" in ana
@@ -256,11 +257,11 @@ def test_the_gradebook_the_feedback_and_the_written_answers_of_a_class(tmp_path)
     proc, _ = run_checker(folder, out, *args, "--sheet-only")
     assert "Checking" not in proc.stderr
     book = read_csv(out / "gradebook.csv")
-    assert book[1][5:9] == ["2", "5.5", "5.5", "6.5"] and book[2][5:9] == ["0", "3", "3", "6.5"]
+    assert book[1][5:10] == ["2", "0", "5.5", "5.5", "7.5"] and book[2][5:10] == ["0", "0", "3", "3", "7.5"]
     assert "(ex-01-bias, written): 2 of 3\n\nSay where the boundary must pass." in \
         (out / "feedback" / "s001.md").read_text()
     assert read_csv(out / "written-marks.csv") == marks   # the teacher's sheet is kept as it is
-    assert re.search(r"^s001 .* 2/3 +5.5/6.5", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^s001 .* 2/3 +- +5.5/7.5", proc.stdout, re.M), proc.stdout
     # Marks the rubric does not allow are refused, with the line.
     marks[2][2] = "4"
     with open(out / "written-marks.csv", "w", newline="") as fh:
@@ -307,8 +308,8 @@ def test_without_bubblewrap_the_run_stops_unless_asked(tmp_path):
 def test_columns_follow_the_book_order_and_a_pattern_must_match():
     known = list(EXERCISES)
     assert cs.select_columns(None, known) == known
-    assert cs.select_columns("ex-01-*", known) == LABELS
-    assert cs.select_columns("ex-02-he-init, ex-01-*", known) == ["ex-02-he-init", *LABELS]
+    assert cs.select_columns("ex-01-*", known) == [*LABELS, EXPERIMENT]
+    assert cs.select_columns("ex-02-he-init, ex-01-*", known) == ["ex-02-he-init", *LABELS, EXPERIMENT]
     with pytest.raises(ValueError, match="matches no exercise"):
         cs.select_columns("ex-99-*", known)
 
@@ -427,9 +428,9 @@ def test_a_real_chapter_teacher_passes_and_student_edition_is_not_done(tmp_path)
                           "--sandbox", mode, "--exercises", "ex-01-*")
     # The written exercise's answer cell is the student edition's (the instructor's holds the solution).
     assert rows == [
-        ["submission", *LABELS, "ex-01-bias", "notes"],
-        [f"student/{chapter.name}", *[N] * 3, "NO ANSWER", ""],
-        [f"teacher/{chapter.name}", *[P] * 3, "", ""],
+        ["submission", *LABELS, "ex-01-bias", EXPERIMENT, "notes"],
+        [f"student/{chapter.name}", *[N] * 3, "NO ANSWER", N, ""],
+        [f"teacher/{chapter.name}", *[P] * 3, "", P, ""],
     ]
 
 

@@ -31,6 +31,8 @@ from nnlib import SGD, Dense, Model, ReLU, Sigmoid, Tanh, sigmoid
 
 CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("[0-9][0-9]_*.ipynb"))
 STUB_LINE = "raise NotImplementedError(\"write your solution here\")"
+# A PASS: the number of checks, and for an experiment exercise what was measured against its target.
+PASS_TEXT = r"PASS \(\d+ checks(: [^\n()]*(\([^\n()]*\)[^\n()]*)*)?\)"
 LABEL_RE = re.compile(r"^```\{exercise\}\s*\n:label: (ex-(\d\d)-[a-z0-9-]+)\s*\n", re.M)
 
 
@@ -101,7 +103,7 @@ def assert_fail(out: str, label: str, *fragments: str) -> None:
 @pytest.mark.parametrize("label", list(CODING))
 def test_model_solution_passes(label, capsys):
     out = run_notebook_check(label, capsys)
-    assert re.fullmatch(rf"{label}: PASS \(\d+ checks\)\n", out), out
+    assert re.fullmatch(rf"{label}: {PASS_TEXT}\n", out), out
 
 
 @pytest.mark.parametrize("label", list(CODING))
@@ -657,6 +659,142 @@ def test_confusion_matrix_wrong_answers(capsys):
                     capsys=capsys), label, "the counts, not the fractions")
 
 
+# -- experiment exercises: the target is measured on the checker's own data ------------------------------------
+def _neuron_trained_by(lr, epochs):
+    def fit_neuron(X, y):
+        neuron = Model([Dense(2, 1, rng=0), Sigmoid()])
+        neuron.fit(X, y, loss="binary_crossentropy", optimizer=SGD(lr=lr), epochs=epochs)
+        return neuron
+    return fit_neuron
+
+
+def test_fit_neuron_measures_the_target(capsys):
+    label, check = "ex-01-two-clouds", ex.check_fit_neuron
+    out = run(check, _neuron_trained_by(0.5, 300), capsys=capsys)
+    assert re.fullmatch(rf"{label}: PASS \(2 checks: accuracy 0\.9\d\d and 0\.9\d\d on 2000 fresh points .*\)\n", out)
+
+    def halfway(X, y):
+        m0, m1 = X[y == 0].mean(axis=0), X[y == 1].mean(axis=0)
+        neuron = Model([Dense(2, 1, rng=0), Sigmoid()])
+        neuron.layers[0].params["W"][:, 0] = m1 - m0
+        neuron.layers[0].params["b"][:] = -(m1 - m0) @ (m0 + m1) / 2
+        return neuron
+
+    assert_fail(run(check, halfway, capsys=capsys), label, "below the target 0.95", "the clouds' shape")
+    assert_fail(run(check, lambda X, y: Model([Dense(2, 1, rng=0), Sigmoid()]), capsys=capsys), label,
+                "was the model trained?")
+    assert_fail(run(check, lambda X, y: Model([Dense(2, 4, rng=0), Tanh(), Dense(4, 1, rng=1), Sigmoid()]),
+                    capsys=capsys), label, "asks for one neuron")
+
+    class Oracle:   # not an nnlib model: its predictions are never asked for
+        layers = []
+
+        def predict(self, X):
+            return np.ones((len(X), 1))
+
+    assert_fail(run(check, lambda X, y: Oracle(), capsys=capsys), label, "must be an nnlib Model, got Oracle")
+
+
+def _stack(init, depth=10, width=64):
+    def deep_stack(rng):
+        layers, n_in = [], 100
+        for _ in range(depth - 1):
+            layers += [Dense(n_in, width, init=init, rng=rng), ReLU()]
+            n_in = width
+        return Model(layers + [Dense(n_in, 1, rng=rng)])
+    return deep_stack
+
+
+def test_deep_stack_measures_the_spread(capsys):
+    label, check = "ex-02-deep-stack", ex.check_deep_stack
+    out = run(check, _stack("he"), capsys=capsys)
+    assert out.startswith(f"{label}: PASS (3 checks: spread of the last hidden layer "), out
+    assert_fail(run(check, _stack("xavier"), capsys=capsys), label, "target between 0.1 and 10", "fades")
+    assert_fail(run(check, _stack("normal"), capsys=capsys), label, "explodes")
+    assert_fail(run(check, _stack("he", depth=5), capsys=capsys), label, "5 Dense layers", "at least 10")
+    assert_fail(run(check, _stack("he", width=16), capsys=capsys), label, "16 units")
+
+    def biases_only(rng):   # a spread made of biases is no signal
+        model = _stack("he")(rng)
+        for layer in model.layers:
+            if isinstance(layer, Dense):
+                layer.params["W"][...] = 0.0
+                layer.params["b"][...] = rng.normal(size=layer.params["b"].shape)
+        return model
+
+    assert_fail(run(check, biases_only, capsys=capsys), label, "is 0 on hidden inputs")
+    tanh = lambda rng: Model([Dense(100, 64, rng=rng), Tanh(), Dense(64, 1, rng=rng)])  # noqa: E731
+    assert_fail(run(check, tanh, capsys=capsys), label, "alternates Dense and ReLU")
+    assert_fail(run(check, lambda rng: "he", capsys=capsys), label, "must be an nnlib Model, got str")
+
+
+def test_best_step_measures_the_error(capsys):
+    label, check = "ex-03-step-size", ex.check_best_step
+    assert run(check, lambda: 1e-5, capsys=capsys) == (
+        f"{label}: PASS (6 checks: with h = 1e-05 the largest relative error on 6 hidden models is below 1e-09)\n")
+    assert_fail(run(check, lambda: 1e-2, capsys=capsys), label, "relative error of 6", "truncation error")
+    assert_fail(run(check, lambda: 1e-12, capsys=capsys), label, "target below 1e-09", "rounding error")
+    assert_fail(run(check, lambda: 0.0, capsys=capsys), label, "between 0 and 1")
+    assert_fail(run(check, lambda: float("nan"), capsys=capsys), label, "between 0 and 1")
+    assert_fail(run(check, lambda: "1e-5", capsys=capsys), label, "must return a number, got a str")
+    assert_fail(run(check, lambda: True, capsys=capsys), label, "got a bool")
+
+
+XOR_GOOD = {"hidden": [4], "activation": "tanh", "init": None, "output": "sigmoid", "loss": "binary_crossentropy",
+            "lr": 1.0}
+
+
+def test_xor_settings_are_trained_by_the_checker(capsys):
+    label, check = "ex-04-xor-seeds", ex.check_xor_settings
+    assert run(check, lambda: dict(XOR_GOOD), capsys=capsys) == (
+        f"{label}: PASS (20 checks: XOR solved from 20 of 20 hidden seeds (target 18), 17 parameters (limit 30))\n")
+    source_c = {"hidden": [3], "activation": "relu", "init": "small", "output": "linear", "loss": "mse", "lr": 0.02}
+    assert_fail(run(check, lambda: source_c, capsys=capsys), label, "training failed from 3 of the first",
+                "Dense(2 -> 3), ReLU(), Dense(3 -> 1), loss mse")
+    for change, fragment in (({"hidden": [10]}, "41 parameters; the limit is 30"), ({"hidden": 4}, "a list of 1 to 4"),
+                             ({"hidden": [True]}, "a list of 1 to 4"), ({"lr": -1.0}, "above 0"),
+                             ({"lr": float("nan")}, "above 0"), ({"lr": "1"}, "above 0"),
+                             ({"activation": "softmax"}, "choose one of"), ({"init": "ones"}, "choose one of"),
+                             ({"output": "linear"}, "cross-entropy needs probabilities"),
+                             ({"extra": 1}, "unknown keys extra")):
+        assert_fail(run(check, lambda change=change: {**XOR_GOOD, **change}, capsys=capsys), label, fragment)
+    assert_fail(run(check, lambda: {"lr": 1.0}, capsys=capsys), label, "lack hidden")
+    assert_fail(run(check, lambda: [4], capsys=capsys), label, "must return a dict, got a list")
+    # a learning rate that diverges counts as failed runs, not as an error
+    assert_fail(run(check, lambda: {**XOR_GOOD, "loss": "mse", "lr": 100.0}, capsys=capsys), label,
+                "training failed")
+
+
+def test_train_moons_measures_the_target(capsys):
+    label, check = "ex-05-moons-target", ex.check_train_moons
+
+    def trained(hidden, epochs=100):
+        def train_moons(X, y):
+            layers, n_in = [], 2
+            for i, width in enumerate(hidden):
+                layers += [Dense(n_in, width, rng=i), Tanh()]
+                n_in = width
+            model = Model(layers + [Dense(n_in, 1, rng=9), Sigmoid()])
+            model.fit(X, y, loss="binary_crossentropy", optimizer=nnlib.Adam(lr=0.01), epochs=epochs, batch_size=32,
+                      rng=0)
+            return model
+        return train_moons
+
+    out = run(check, trained([12, 12]), capsys=capsys)
+    assert re.fullmatch(rf"{label}: PASS \(2 checks: accuracy 0\.9\d\d on 2000 fresh points \(target 0\.95\), "
+                        r"205 parameters \(limit 300\)\)\n", out), out
+    assert_fail(run(check, trained([]), capsys=capsys), label, "below the target 0.95", "a straight boundary")
+    assert_fail(run(check, trained([16, 16]), capsys=capsys), label, "337 parameters; the limit is 300")
+    assert_fail(run(check, lambda X, y: Model([Dense(3, 1, rng=0)]), capsys=capsys), label, "maps 3 inputs")
+
+    def diverged(X, y):
+        model = trained([4])(X, y)
+        model.layers[0].params["W"][0, 0] = np.inf
+        return model
+
+    assert_fail(run(check, diverged, capsys=capsys), label, "NaN or infinity")
+
+
 # -- output rules -----------------------------------------------------------------------------------------
 def test_exceptions_from_the_answer_become_fail(capsys):
     def raises(X, w, b):
@@ -892,7 +1030,7 @@ def test_the_chapters_do_not_show_the_code_an_exercise_asks_for():
 def test_committed_check_cells_print_pass():
     for label, e in CODING.items():
         text = "".join(o.get("text", "") for o in e["check"].outputs if o.get("output_type") == "stream")
-        assert re.fullmatch(rf"{label}: PASS \(\d+ checks\)\n", text), (label, text)
+        assert re.fullmatch(rf"{label}: {PASS_TEXT}\n", text), (label, text)
 
 
 def test_hint_values_too_small_for_four_decimals_show_in_full():
