@@ -22,10 +22,11 @@ from .ch02 import check_count_parameters, check_dense_forward, check_he_init
 from .ch03 import check_bce_grad, check_dense_backward, check_sigmoid_backward
 from .ch04 import check_train_step
 from .ch05 import check_accuracy_from_probs
-from .ch06 import check_save_load
-from .ch07 import check_momentum_step
-from .ch08 import check_adam_step
-from .ch09 import check_confusion_matrix, check_cross_entropy_from_logits, check_stable_softmax
+from .ch06 import check_save_load, check_save_small
+from .ch07 import check_momentum_settings, check_momentum_step
+from .ch08 import check_adam_settings, check_adam_step
+from .ch09 import (check_confusion_matrix, check_cross_entropy_from_logits, check_small_digits,
+                   check_stable_softmax)
 
 __all__ = [
     "EXERCISES", "Exercise", "FAIL", "NOT_DONE", "PASS", "TAMPERED", "Verdict",
@@ -33,4 +34,5 @@ __all__ = [
     "check_count_parameters", "check_cross_entropy_from_logits", "check_dense_backward", "check_dense_forward",
     "check_gate_weights", "check_he_init", "check_momentum_step", "check_neuron_forward", "check_save_load",
     "check_sigmoid_backward", "check_stable_softmax", "check_tanh_derivative", "check_train_step",
+    "check_adam_settings", "check_momentum_settings", "check_save_small", "check_small_digits",
 ]
