@@ -22,10 +22,11 @@ from .ch02 import check_count_parameters, check_deep_stack, check_dense_forward,
 from .ch03 import check_bce_grad, check_best_step, check_dense_backward, check_sigmoid_backward
 from .ch04 import check_train_step, check_xor_settings
 from .ch05 import check_accuracy_from_probs, check_train_moons
-from .ch06 import check_save_load
-from .ch07 import check_momentum_step
-from .ch08 import check_adam_step
-from .ch09 import check_confusion_matrix, check_cross_entropy_from_logits, check_stable_softmax
+from .ch06 import check_save_load, check_save_small
+from .ch07 import check_momentum_settings, check_momentum_step
+from .ch08 import check_adam_settings, check_adam_step
+from .ch09 import (check_confusion_matrix, check_cross_entropy_from_logits, check_small_digits,
+                   check_stable_softmax)
 from .ch10 import check_dropout_forward, check_l2_penalty_and_grad, check_small_model
 from .ch11 import check_layer_gradient_norms, check_scaling_recipe, check_standardize
 
@@ -37,4 +38,5 @@ __all__ = [
     "check_gate_weights", "check_he_init", "check_layer_gradient_norms", "check_momentum_step", "check_neuron_forward", "check_save_load",
     "check_scaling_recipe", "check_sigmoid_backward", "check_stable_softmax", "check_standardize", "check_tanh_derivative", "check_train_step",
     "check_best_step", "check_deep_stack", "check_fit_neuron", "check_train_moons", "check_xor_settings",
+    "check_adam_settings", "check_momentum_settings", "check_save_small", "check_small_digits",
 ]

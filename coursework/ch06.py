@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nnlib import Dense, Layer, Model, ReLU, Sigmoid, Tanh
+from nnlib import Adam, BinaryCrossEntropy, Dense, Layer, Model, ModelFileError, ReLU, Sigmoid, Tanh
 
-from ._checking import (_layers_text, _Failure, _call, _field, _one_line)
+from ._checking import (Measured, _layers_text, _Failure, _call, _field, _gen, _one_line)
 from .protocol import ExerciseFile
 from .registry import exercise
 
@@ -213,3 +213,113 @@ def _scrambled(loaded: Model, saved: dict[str, np.ndarray]) -> list[str]:
     return []
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment: a smaller file that predicts as well
+# ---------------------------------------------------------------------------------------------
+def _rule_data(gen: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chapter's task: four standard-normal features, class 1 when x0 + x1 x2 > 0."""
+    X = gen.standard_normal((n, 4))
+    return X, (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(float)
+
+
+def _trained_rule_model(seed: int) -> tuple[Model, np.ndarray, np.ndarray]:
+    """A 4-64-64-1 tanh network trained on 400 fresh points of the chapter's task, and 2000 fresh test points."""
+    gen = _gen(seed)
+    X_train, y_train = _rule_data(gen, 400)
+    X_test, y_test = _rule_data(gen, 2000)
+    model = Model([Dense(4, 64, rng=gen), Tanh(), Dense(64, 64, rng=gen), Tanh(), Dense(64, 1, rng=gen), Sigmoid()])
+    model.fit(X_train, y_train, loss=BinaryCrossEntropy(), optimizer=Adam(lr=0.01), epochs=60, batch_size=32,
+              rng=gen)
+    return model, X_test, y_test
+
+
+@exercise("ex-06-experiment", answers=("save_small",), forbidden=())
+def check_save_small(save_small: Callable[[Model, str], Any]) -> int:
+    """Check ``save_small(model, path)``: a file half the size of nnlib's that predicts as well.
+
+    Parameters
+    ----------
+    save_small : callable
+        ``save_small(model, path)`` writing the trained ``model`` to the file
+        ``path`` so that ``nnlib.load_model(path)`` reads it back.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Two 4-64-64-1 tanh networks (4,545 parameters), trained by the checker on
+    fresh data of the chapter's task (class 1 when :math:`x_0 + x_1 x_2 > 0`).
+    Each file must be at most half the size of the file ``model.save`` writes
+    for the same model (float64), must load with ``nnlib.load_model`` (which
+    trusts nothing in it) into the same layers, and the loaded model's
+    accuracy on 2000 fresh points may be at most 0.01 below the original's.
+    The answer gets a copy of each model; the file goes into a temporary
+    folder that the checker creates and deletes.
+    """
+    from ._experiment import measured_accuracy
+    from .protocol import decode, encode
+
+    name = "save_small"
+    n_models, limit, tolerance = 2, 0.5, 0.01
+
+    def body() -> int:
+        with tempfile.TemporaryDirectory(prefix="nnlib-exercise-") as folder:
+            try:
+                return run_all(folder)
+            except _Failure as exc:  # the folder's random name must not reach the (compared) output
+                exc.reason = exc.reason.replace(folder, "<tmp>")
+                exc.hints = [line.replace(folder, "<tmp>") for line in exc.hints]
+                raise
+
+    def run_all(folder: str) -> int:
+        ratios, drops = [], []
+        for k in range(n_models):
+            model, X_test, y_test = _trained_rule_model(640 + k)
+            reference = model.save(os.path.join(folder, f"float64-{k + 1}.npz"))
+            fname = f"small{k + 1}.npz"
+            path = ExerciseFile(os.path.join(folder, fname))
+            where = [f"model {k + 1} of {n_models}: {_layers_text(model)}", f"path: {fname}"]
+            _call(save_small, name, (decode(encode(model)), path), where)
+            if os.path.islink(path) or not os.path.isfile(path):
+                raise _Failure(f"{name} wrote no file at the path it was given", where)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    loaded = Model.load(path)
+            except ModelFileError as exc:
+                raise _Failure("nnlib.load_model cannot read the file",
+                               where + [_one_line(str(exc).replace(str(path), fname)),
+                                        "nnlib reads float32 and float64 parameters, stored under the names "
+                                        "and with the architecture that model.save writes"]) from None
+            except Exception as exc:
+                raise _Failure("nnlib.load_model cannot read the file",
+                               where + [f"{type(exc).__name__}: {_one_line(exc)}"]) from None
+            got, want = [repr(layer) for layer in loaded.layers], [repr(layer) for layer in model.layers]
+            if got != want:
+                raise _Failure("the file holds other layers than the model it was given",
+                               where + [f"loaded: {', '.join(got)}"])
+            ratio = os.path.getsize(path) / os.path.getsize(reference)
+            before = measured_accuracy(model, X_test, y_test)
+            after = measured_accuracy(loaded, X_test, y_test)
+            ratios.append(ratio)
+            drops.append(before - after)
+            sizes = f"{os.path.getsize(path):,} bytes, {ratio:.0%} of model.save's {os.path.getsize(reference):,}"
+            if after < before - tolerance - 1e-12:
+                raise _Failure(f"the loaded model's accuracy is {after:.3f}, the original's {before:.3f} "
+                               f"(at most {tolerance} lower allowed)",
+                               where + [f"file: {sizes}", "keep more precision in the parameters"])
+            if ratio > limit:
+                raise _Failure(f"the file is {ratio:.0%} of the size of model.save's (limit {limit:.0%})",
+                               where + [f"file: {sizes}",
+                                        "float32 halves the numbers, but the file also holds names, the "
+                                        "architecture and the zip's directory; numbers with fewer "
+                                        "significant bits compress (np.savez_compressed)"])
+        return Measured(n_models, f"files at most {max(ratios):.0%} of model.save's size (target {limit:.0%} or "
+                        f"less), accuracy at most {max(max(drops), 0.0):.3f} below the original's (target "
+                        f"{tolerance} or less)")
+
+    return body()

@@ -8,13 +8,16 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nnlib import SGD
+from nnlib import SGD, BinaryCrossEntropy, Model, Optimizer, TrainingDivergedError
 
-from ._checking import (_Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
+from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
+from ._experiment import measured_accuracy
 from .registry import exercise
 
 
@@ -119,4 +122,124 @@ def check_momentum_step(momentum_step: Callable[..., tuple]) -> int:
                                where + _field("expected p", p_ref) + _field("got p     ", p))
         return len(cases) + 1
 
+    return body()
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment: settings that train source B's network within a budget
+# ---------------------------------------------------------------------------------------------
+# Source B's 2-25-50-50-25-1 network, as the chapter builds it (He initialisation).
+SOURCE_B_ARCHITECTURE = [
+    {"input_dim": 2, "output_dim": 25, "activation": "relu"},
+    {"input_dim": 25, "output_dim": 50, "activation": "relu"},
+    {"input_dim": 50, "output_dim": 50, "activation": "relu"},
+    {"input_dim": 50, "output_dim": 25, "activation": "relu"},
+    {"input_dim": 25, "output_dim": 1, "activation": "sigmoid"},
+]
+N_TRAIN, N_TEST = 800, 2000
+
+
+def _setting(value: Any, name: str, low: float, high: float, *, low_open: bool, high_open: bool,
+             integer: bool = False) -> float | int:
+    """One returned setting as a number inside its range, or a FAIL saying what is wrong with it."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise _Failure(f"{name} must be {kind}, got a {type(value).__name__}")
+    if integer and not isinstance(value, (numbers.Integral, np.integer)):
+        if not (np.isfinite(value) and float(value).is_integer()):
+            raise _Failure(f"{name} must be {kind}, got {value!r}")
+    number = int(value) if integer else float(value)
+    below = number <= low if low_open else number < low
+    above = number >= high if high_open else number > high
+    if not np.isfinite(number) or below or above:
+        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+        raise _Failure(f"{name} must lie in {interval}, got {value!r}")
+    return number
+
+
+def _settings(result: Any, name: str, names: Sequence[str]) -> tuple:
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        raise _Failure(f"{name} must return {len(names)} numbers ({', '.join(names)}), got {got}",
+                       [f"return {', '.join(names)}"])
+    return tuple(result)
+
+
+def _moons(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.random.Generator]:
+    """Fresh two moons (noise 0.2): 800 training points, 2000 test points, a start and a shuffling generator."""
+    from sklearn.datasets import make_moons
+    gen = _gen(seed)
+    X, y = make_moons(n_samples=N_TRAIN + N_TEST, noise=0.2, random_state=int(gen.integers(2**31)))
+    init = int(gen.integers(2**31))
+    return X[:N_TRAIN], y[:N_TRAIN].astype(float), X[N_TRAIN:], y[N_TRAIN:], init, gen
+
+
+def train_source_b(optimizer: Optimizer, epochs: int, batch_size: int, seed: int) -> float:
+    """Train source B's network on fresh moons with ``optimizer``; its accuracy on 2000 fresh points.
+
+    Raises ``_Failure`` when training diverges.
+    """
+    X_train, y_train, X_test, y_test, init, gen = _moons(seed)
+    model = Model.from_architecture(SOURCE_B_ARCHITECTURE, rng=init)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X_train, y_train, loss=BinaryCrossEntropy(), optimizer=optimizer, epochs=epochs,
+                      batch_size=batch_size, rng=gen)
+        except TrainingDivergedError as exc:
+            raise _Failure(f"training diverged: {str(exc).splitlines()[0]}",
+                           ["the steps are too large: lower the learning rate (or the momentum)"]) from None
+    return measured_accuracy(model, X_test, y_test)
+
+
+@exercise("ex-07-experiment", answers=("choose_settings",), forbidden=())
+def check_momentum_settings(choose_settings: Callable[[], tuple]) -> int:
+    """Check ``choose_settings()``: SGD settings that train source B's network to 94 % in 10 epochs.
+
+    Parameters
+    ----------
+    choose_settings : callable
+        ``choose_settings()`` returning ``(lr, momentum, batch_size)``:
+        a learning rate in (0, 10], a momentum in [0, 1) and a batch size,
+        an integer from 8 to 800.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The checker trains source B's 2-25-50-50-25-1 network (He
+    initialisation) itself, with ``SGD(lr, momentum)`` for 10 epochs at that
+    batch size, on 4 fresh two-moons data sets (noise 0.2, 800 training
+    points, a new start and shuffling each), and measures each on 2000 fresh
+    points. The mean test accuracy must reach 0.94. Nothing the answer
+    computes counts besides the three numbers.
+    """
+    name = "choose_settings"
+    epochs, n_sets, target = 10, 4, 0.94
+
+    def body() -> int:
+        result = _settings(_call(choose_settings, name, ()), name, ("lr", "momentum", "batch_size"))
+        lr = _setting(result[0], "lr", 0.0, 10.0, low_open=True, high_open=False)
+        momentum = _setting(result[1], "momentum", 0.0, 1.0, low_open=False, high_open=True)
+        batch_size = _setting(result[2], "batch_size", 8, N_TRAIN, low_open=False, high_open=False, integer=True)
+        chosen = f"lr {lr:g}, momentum {momentum:g}, batch size {batch_size}"
+        accuracies = []
+        for k in range(n_sets):
+            try:
+                accuracies.append(train_source_b(SGD(lr=lr, momentum=momentum), epochs, batch_size, 730 + k))
+            except _Failure as exc:
+                exc.reason = f"{exc.reason} (data set {k + 1} of {n_sets}, {chosen})"
+                raise
+        mean = float(np.mean(accuracies))
+        updates = epochs * -(-N_TRAIN // batch_size)
+        measured = (f"mean test accuracy {mean:.3f} on {n_sets} fresh data sets (target {target}), "
+                    f"{epochs} epochs = {updates} updates")
+        if mean < target:
+            raise _Failure(measured + f"; {chosen}",
+                           ["test accuracy per data set: " + ", ".join(f"{a:.3f}" for a in accuracies),
+                            "the chapter's tables say how the learning rate, momentum and batch size change "
+                            "the number of updates needed"])
+        return Measured(n_sets, measured)
     return body()

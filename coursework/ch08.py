@@ -14,7 +14,7 @@ import numpy as np
 
 from nnlib import Adam
 
-from ._checking import (_Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
+from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
 from .registry import exercise
 
 
@@ -165,3 +165,60 @@ def check_adam_step(adam_step: Callable[..., tuple]) -> int:
     return body()
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment: Adam settings inside the window
+# ---------------------------------------------------------------------------------------------
+@exercise("ex-08-experiment", answers=("choose_adam",), forbidden=())
+def check_adam_settings(choose_adam: Callable[[], tuple]) -> int:
+    """Check ``choose_adam()``: Adam settings that train source B's network reliably in 5 epochs.
+
+    Parameters
+    ----------
+    choose_adam : callable
+        ``choose_adam()`` returning ``(lr, beta1, beta2)``: a learning rate
+        in (0, 10] and two decay rates in [0, 1).
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    The checker trains source B's 2-25-50-50-25-1 network (He
+    initialisation) itself, with ``Adam(lr, beta1, beta2)``, batches of 32,
+    for 5 epochs, on 5 fresh two-moons data sets (noise 0.2, 800 training
+    points, a new start and shuffling each), and measures each on 2000 fresh
+    points. At least 4 of the 5 runs must reach a test accuracy of 0.94: a
+    rate at the upper edge of Adam's window, where training turns chaotic,
+    fails some of them, and one too low is too slow for the budget.
+    """
+    from .ch07 import _setting, _settings, train_source_b
+
+    name = "choose_adam"
+    epochs, batch_size, n_sets, needed, target = 5, 32, 5, 4, 0.94
+
+    def body() -> int:
+        result = _settings(_call(choose_adam, name, ()), name, ("lr", "beta1", "beta2"))
+        lr = _setting(result[0], "lr", 0.0, 10.0, low_open=True, high_open=False)
+        beta1 = _setting(result[1], "beta1", 0.0, 1.0, low_open=False, high_open=True)
+        beta2 = _setting(result[2], "beta2", 0.0, 1.0, low_open=False, high_open=True)
+        chosen = f"lr {lr:g}, beta1 {beta1:g}, beta2 {beta2:g}"
+        accuracies = []
+        for k in range(n_sets):
+            try:
+                accuracies.append(train_source_b(Adam(lr=lr, beta1=beta1, beta2=beta2), epochs, batch_size, 830 + k))
+            except _Failure as exc:
+                exc.reason = f"{exc.reason} (data set {k + 1} of {n_sets}, {chosen})"
+                raise
+        hits = sum(a >= target for a in accuracies)
+        measured = (f"test accuracy {target} or more on {hits} of {n_sets} fresh data sets (target {needed} of "
+                    f"{n_sets}), lowest {min(accuracies):.3f}, after {epochs} epochs of batches of {batch_size}")
+        if hits < needed:
+            raise _Failure(measured + f"; {chosen}",
+                           ["test accuracy per data set: " + ", ".join(f"{a:.3f}" for a in accuracies),
+                            "the chapter's learning-rate table shows Adam's window: too low is slow, "
+                            "at its upper edge training turns chaotic"])
+        return Measured(n_sets, measured)
+    return body()

@@ -8,13 +8,13 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from nnlib import softmax, SoftmaxCrossEntropy
 
-from ._checking import (RTOL, ATOL, _Failure, _call_on, _check_array, _describe, _as_array, _gen)
+from ._checking import (Measured, RTOL, ATOL, _Failure, _call, _call_on, _check_array, _describe, _as_array, _gen)
 from .registry import exercise
 
 
@@ -278,3 +278,68 @@ def check_confusion_matrix(confusion_matrix: Callable[[np.ndarray, np.ndarray, i
 
     return body()
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment: a small network for the digits
+# ---------------------------------------------------------------------------------------------
+@exercise("ex-09-experiment", answers=("train_digits",), forbidden=())
+def check_small_digits(train_digits: Callable[[np.ndarray, np.ndarray], Any]) -> int:
+    """Check ``train_digits(X, y)``: a trained digits classifier with at most 1,000 parameters.
+
+    Parameters
+    ----------
+    train_digits : callable
+        ``train_digits(X, y)`` with 1200 images of ``load_digits`` (pixels
+        divided by 16, shape ``(1200, 64)``) and their integer labels,
+        returning a trained :class:`nnlib.Model` with 64 inputs, 10 outputs
+        (logits or probabilities) and at most 1,000 trainable parameters.
+
+    Returns
+    -------
+    None
+
+    Notes
+    -----
+    Two random splits of the 1797 images (1200 to train on, the other 597
+    held out), drawn afresh by the class checker. Each returned model is
+    believed only as data: a fresh ``nnlib`` model is rebuilt from its layers'
+    types, settings and parameters (:func:`coursework._experiment.rebuilt_model`),
+    and the checker measures it on the held-out images. The accuracy over the
+    2 x 597 held-out images must reach 0.95.
+    """
+    from sklearn.datasets import load_digits
+
+    from ._experiment import check_inputs, measured_accuracy, rebuilt_model
+
+    name = "train_digits"
+    n_train, n_splits, limit, target = 1200, 2, 1000, 0.95
+
+    def body() -> int:
+        digits = load_digits()
+        X_all, y_all = digits.data / 16.0, digits.target
+        correct = total = 0
+        sizes = []
+        for k in range(n_splits):
+            order = _gen(930 + k).permutation(len(y_all))
+            train, held_out = order[:n_train], order[n_train:]
+            where = [f"split {k + 1} of {n_splits}: {n_train} training images, {len(held_out)} held out"]
+            returned = _call(train_digits, name, (X_all[train].copy(), y_all[train].copy()), where)
+            model = rebuilt_model(returned, f"the model {name} returned")
+            check_inputs(model, 64, 10, f"the model {name} returned")
+            if model.n_params > limit:
+                raise _Failure(f"the model has {model.n_params:,} trainable parameters (limit {limit:,})",
+                               where + ["the chapter's 64-128-10 network has 9,610: think about how wide a "
+                                        "hidden layer the digits need, or whether they need one at all"])
+            sizes.append(model.n_params)
+            accuracy = measured_accuracy(model, X_all[held_out], y_all[held_out])
+            correct += round(accuracy * len(held_out))
+            total += len(held_out)
+        mean = correct / total
+        measured = (f"accuracy {mean:.3f} on {total} held-out images (target {target}), "
+                    f"{max(sizes):,} parameters (limit {limit:,})")
+        if mean < target:
+            raise _Failure(measured, ["a narrow hidden layer loses information the ten classes need; "
+                                      "train longer, or change the width or the learning rate"])
+        return Measured(n_splits, measured)
+    return body()

@@ -1079,3 +1079,92 @@ def test_copying_the_librarys_rearranged_adam_is_named(capsys):
     out = run(ex.check_adam_step, rearranged, capsys=capsys)
     assert_fail(out, "ex-08-adam-step", "wrong values of the new m")
     assert "the form nnlib's Adam keeps" in out or "not the bias-corrected m_hat" in out
+
+
+# -- the experiment exercises: the checker measures, the answer only proposes ---------------------------
+def test_momentum_experiment_validates_and_measures(capsys):
+    label = "ex-07-experiment"
+    for answer, fragment in [
+        (lambda: (0.1, 0.9), "must return 3 numbers"),
+        (lambda: ("0.1", 0.9, 32), "lr must be a number"),
+        (lambda: (0.1, 1.0, 32), "momentum must lie in [0, 1)"),
+        (lambda: (0.1, 0.9, 32.5), "batch_size must be an integer"),
+        (lambda: (0.1, 0.9, 4), "batch_size must lie in [8, 800]"),
+        (lambda: (float("nan"), 0.9, 32), "lr must lie in (0, 10]"),
+        (lambda: (True, 0.9, 32), "lr must be a number"),
+    ]:
+        assert_fail(run(ex.check_momentum_settings, answer, capsys=capsys), label, fragment)
+    # source B's own settings: 10 updates in 10 epochs
+    assert_fail(run(ex.check_momentum_settings, lambda: (0.01, 0.0, 800), capsys=capsys), label,
+                "mean test accuracy", "(target 0.94)", "10 updates")
+    assert_fail(run(ex.check_momentum_settings, lambda: (10.0, 0.99, 8), capsys=capsys), label, "diverged")
+
+
+def test_adam_experiment_fails_the_defaults_and_the_chaotic_edge(capsys):
+    label = "ex-08-experiment"
+    assert_fail(run(ex.check_adam_settings, lambda: (0.001, 0.9, 0.999), capsys=capsys), label,
+                "on 0 of 5 fresh data sets (target 4 of 5)")
+    assert_fail(run(ex.check_adam_settings, lambda: (1.0, 0.9, 0.999), capsys=capsys), label, "(target 4 of 5)")
+    assert_fail(run(ex.check_adam_settings, lambda: (0.02, 0.9, 1.0), capsys=capsys), label,
+                "beta2 must lie in [0, 1)")
+
+
+def _digits_model(width, epochs=60):
+    def train_digits(X, y):
+        layers = [Dense(64, 10, rng=1)] if width == 0 else [Dense(64, width, init="he", rng=0), ReLU(),
+                                                             Dense(width, 10, rng=1)]
+        model = Model(layers)
+        model.fit(X, y, loss="softmax_crossentropy", optimizer=nnlib.Adam(lr=0.01), epochs=epochs,
+                  batch_size=32, rng=0)
+        return model
+    return train_digits
+
+
+def test_small_digits_experiment(capsys):
+    label = "ex-09-experiment"
+    assert run(ex.check_small_digits, _digits_model(0), capsys=capsys).startswith(f"{label}: PASS (accuracy")
+    assert_fail(run(ex.check_small_digits, _digits_model(128, epochs=1), capsys=capsys), label,
+                "9,610 trainable parameters (limit 1,000)")
+    assert_fail(run(ex.check_small_digits, _digits_model(4), capsys=capsys), label, "(target 0.95)")
+
+    class Lookup:   # remembers nothing useful, and is no nnlib model
+        def predict(self, X):
+            return np.zeros((len(X), 10))
+
+    assert_fail(run(ex.check_small_digits, lambda X, y: Lookup(), capsys=capsys), label,
+                "must be an nnlib Model, got Lookup")
+    assert_fail(run(ex.check_small_digits, lambda X, y: Model([Dense(64, 3, rng=0)]), capsys=capsys), label,
+                "maps 64 inputs to 3 outputs")
+
+
+def test_save_small_experiment(capsys, tmp_path):
+    label = "ex-06-experiment"
+    assert_fail(run(ex.check_save_small, lambda model, path: model.astype(np.float32).save(path), capsys=capsys),
+                label, "the file is 54% of the size of model.save's (limit 50%)")
+
+    def float16(model, path):
+        model.save(path)
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: (v.astype(np.float16) if v.dtype.kind == "f" else v) for k, v in data.items()}
+        np.savez_compressed(path, **arrays)
+
+    assert_fail(run(ex.check_save_small, float16, capsys=capsys), label, "nnlib.load_model cannot read the file")
+
+    def crushed(model, path):   # one significant bit: a small file, a different model
+        for p in model.parameters():
+            p[...] = np.sign(p)
+        float16_free = model.astype(np.float32)
+        float16_free.save(path)
+        with np.load(path, allow_pickle=False) as data:
+            arrays = dict(data.items())
+        np.savez_compressed(path, **arrays)
+
+    assert_fail(run(ex.check_save_small, crushed, capsys=capsys), label, "the loaded model's accuracy is")
+
+    def other_model(model, path):
+        Model([Dense(4, 1, rng=0), Sigmoid()]).save(path)
+
+    assert_fail(run(ex.check_save_small, other_model, capsys=capsys), label, "other layers")
+    out = run(ex.check_save_small, lambda model, path: None, capsys=capsys)
+    assert_fail(out, label, "wrote no file")
+    assert "nnlib-exercise-" not in out
