@@ -243,7 +243,9 @@ def check_bce_grad(bce_grad: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> 
 # ---------------------------------------------------------------------------------------------
 # Experiment: the step of a central difference
 # ---------------------------------------------------------------------------------------------
-STEP_TARGET = 1e-9
+# Rounding errors set the relative error of a good step; they vary several-fold from one CPU's
+# BLAS kernel to another (about 2e-10 to 1e-9 at h = 1e-5), so the target leaves a margin.
+STEP_TARGET = 1e-8
 
 
 def _step_models(gen: np.random.Generator) -> list[tuple[Model, np.ndarray, np.ndarray, str]]:
@@ -276,7 +278,7 @@ def check_best_step(best_step: Callable[[], float]) -> int:
     The checker runs :func:`nnlib.gradient_check` with step ``h`` on six
     hidden models (two draws of three small tanh and sigmoid networks, with
     cross-entropy or MSE). The largest relative error between the central
-    differences and the backpropagated gradients must be below 1e-9. Only
+    differences and the backpropagated gradients must be below 1e-8. Only
     its order of magnitude is reported when it passes: the rounding error
     that sets it differs in its last digits from one CPU to another.
     """

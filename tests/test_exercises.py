@@ -731,9 +731,9 @@ def test_deep_stack_measures_the_spread(capsys):
 def test_best_step_measures_the_error(capsys):
     label, check = "ex-03-step-size", ex.check_best_step
     assert run(check, lambda: 1e-5, capsys=capsys) == (
-        f"{label}: PASS (6 checks: with h = 1e-05 the largest relative error on 6 hidden models is below 1e-09)\n")
+        f"{label}: PASS (6 checks: with h = 1e-05 the largest relative error on 6 hidden models is below 1e-08)\n")
     assert_fail(run(check, lambda: 1e-2, capsys=capsys), label, "relative error of 6", "truncation error")
-    assert_fail(run(check, lambda: 1e-12, capsys=capsys), label, "target below 1e-09", "rounding error")
+    assert_fail(run(check, lambda: 1e-12, capsys=capsys), label, "target below 1e-08", "rounding error")
     assert_fail(run(check, lambda: 0.0, capsys=capsys), label, "between 0 and 1")
     assert_fail(run(check, lambda: float("nan"), capsys=capsys), label, "between 0 and 1")
     assert_fail(run(check, lambda: "1e-5", capsys=capsys), label, "must return a number, got a str")
