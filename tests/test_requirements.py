@@ -58,7 +58,7 @@ def test_binder_requirements_are_up_to_date():
 def test_student_requirements_are_the_notebooks_and_lab_groups():
     assert lines(rl.student_requirements()) == GROUPS["nnlib"] + GROUPS["notebooks"] + GROUPS["lab"]
     names = [rl.name_of(r) for r in lines(rl.student_requirements())]
-    assert names == ["numpy", "scikit-learn", "matplotlib", "ipykernel", "jupyterlab"]
+    assert names == ["numpy", "scikit-learn", "matplotlib", "ipykernel", "jupyterlab", "jupyterlab-myst"]
 
 
 def test_the_notebooks_group_provides_every_notebook_import():
