@@ -1122,7 +1122,7 @@ def _digits_model(width, epochs=60):
 
 def test_small_digits_experiment(capsys):
     label = "ex-09-experiment"
-    assert run(ex.check_small_digits, _digits_model(0), capsys=capsys).startswith(f"{label}: PASS (accuracy")
+    assert run(ex.check_small_digits, _digits_model(0), capsys=capsys).startswith(f"{label}: PASS (2 checks: accuracy")
     assert_fail(run(ex.check_small_digits, _digits_model(128, epochs=1), capsys=capsys), label,
                 "9,610 trainable parameters (limit 1,000)")
     assert_fail(run(ex.check_small_digits, _digits_model(4), capsys=capsys), label, "(target 0.95)")
