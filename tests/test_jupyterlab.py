@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -218,4 +219,8 @@ def test_chapter_reads_in_jupyterlab(lab, page, path):
         # close the chapter without saving it, and shut its kernel down
         page.evaluate("() => { for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) w.dispose(); }")
         for session in _request(f"{lab}api/sessions"):
-            _request(f"{lab}api/sessions/{session['id']}", method="DELETE")
+            try:
+                _request(f"{lab}api/sessions/{session['id']}", method="DELETE")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:   # 404: closing the chapter ended its session first
+                    raise
