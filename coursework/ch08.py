@@ -8,24 +8,15 @@ checker, on answers run in a sandbox.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from nnlib import Adam
 
 from ._checking import (Measured, _Failure, _call, _call_on, _check_array, _describe, _field, _as_array, _close, _gen)
+from .ch07 import _pair_or_triple
 from .registry import exercise
-
-
-def _pair_or_triple(result: Any, name: str, names: Sequence[str], where: list[str]) -> tuple:
-    """The reader's result as a tuple of ``len(names)`` values, or a FAIL saying what came back."""
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got_what = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-        listed = ", ".join(names)
-        raise _Failure(f"{name} must return {len(names)} arrays ({listed}), got {got_what}",
-                       where + [f"return {listed}"])
-    return tuple(result)
 
 
 @exercise("ex-08-adam-step", answers=("adam_step",),
