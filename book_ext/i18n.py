@@ -1,0 +1,112 @@
+"""The book in two languages: the English edition and its Chinese translation.
+
+The Chinese edition (``language: zh_CN``, built by ``tools/i18n.py build``)
+is the same notebooks and pages read through the message catalogs under
+``locale/zh_CN/LC_MESSAGES/``. This extension does three things for both:
+
+* Display formulas are not messages. Sphinx extracts a ``math_block`` for
+  translation unless it is marked otherwise; a formula reads the same in both
+  languages, and as a message it would only be copied by hand, and could
+  drift. Inline maths stays inside its paragraph's message, where the
+  completeness check (``tools/i18n.py check``) makes sure the translation
+  keeps it exactly.
+* Every HTML page gets a language switch: a link to the same page in the
+  other edition (the English at the root of the build, the Chinese under
+  ``zh/``), with ``hreflang`` and ``lang`` so a screen reader speaks it in
+  its own language.
+* The Chinese edition's search index is segmented with jieba (Sphinx's
+  ``zh`` search language), with the glossary's Chinese terms in jieba's
+  dictionary, so that a search for 反向传播 finds the chapters that use it.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.transforms import SphinxTransform
+
+ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY = ROOT / "chapters" / "glossary.md"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# The other edition, as seen from this one: (folder relative to this build's root, its
+# language tag, the link's text in that language).
+OTHER_EDITION = {
+    "en": ("zh/", "zh-CN", "中文"),
+    "zh_CN": ("../", "en", "English"),
+}
+
+
+class NotMessages(SphinxTransform):
+    """Display formulas and glossary terms are not messages; the Chinese glossary puts 中文 first.
+
+    Runs before Sphinx's Locale transform (priority 20). A glossary entry
+    already names its term in both languages (``neuron`` / ``神经元``): the
+    Chinese edition shows the same terms with the Chinese first, so the terms
+    keep their targets in both editions and nobody translates them twice.
+    """
+
+    default_priority = 10
+
+    def apply(self, **kwargs) -> None:
+        for node in self.document.findall(nodes.math_block):
+            node["translatable"] = False
+        chinese_first = str(self.config.language).startswith("zh")
+        for glossary in self.document.findall(addnodes.glossary):
+            for item in glossary.findall(nodes.definition_list_item):
+                terms = [child for child in item.children if isinstance(child, nodes.term)]
+                for term in terms:
+                    term["translatable"] = False
+                if chinese_first:
+                    ordered = sorted(terms, key=lambda t: not CJK.search(t.astext()))
+                    others = [child for child in item.children if not isinstance(child, nodes.term)]
+                    item.children = []
+                    item.extend(ordered + others)
+
+
+def glossary_terms(text: str) -> list[str]:
+    """The Chinese terms of the glossary: the last column of its term table(s)."""
+    terms = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        for cell in cells:
+            terms += re.findall(r"[\u4e00-\u9fff]+", cell)
+    return sorted(set(terms), key=lambda t: (-len(t), t))
+
+
+def _search_dictionary(app, config) -> None:
+    """Chinese edition: jieba's user dictionary made from the glossary, given to Sphinx's zh search."""
+    if not str(config.language).startswith("zh"):
+        return
+    terms = glossary_terms(GLOSSARY.read_text(encoding="utf-8"))
+    path = Path(app.doctreedir).parent / "jieba-glossary.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # jieba's format: word, frequency, part of speech. A high frequency keeps a term whole.
+    path.write_text("".join(f"{t} 100000 n\n" for t in terms), encoding="utf-8")
+    config.html_search_options = {**(config.html_search_options or {}), "dict": str(path)}
+
+
+def language_switch(pagename: str, language: str) -> str:
+    """The HTML of the link to ``pagename`` in the other edition."""
+    folder, tag, text = OTHER_EDITION["zh_CN" if str(language).startswith("zh") else "en"]
+    href = "../" * pagename.count("/") + folder + pagename + ".html"
+    label = "Read this page in English" if tag == "en" else "阅读本页的中文版"
+    return (f'<nav class="language-switch" aria-label="{escape(label)}">'
+            f'<a href="{escape(href)}" hreflang="{tag}" lang="{tag}">{escape(text)}</a></nav>\n')
+
+
+def _page_context(app, pagename, templatename, context, doctree) -> None:
+    if app.builder.format != "html" or doctree is None:
+        return
+    context["body"] = language_switch(pagename, app.config.language) + context.get("body", "")
+
+
+def setup(app):
+    app.add_transform(NotMessages)
+    app.connect("config-inited", _search_dictionary)
+    app.connect("html-page-context", _page_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
