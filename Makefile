@@ -8,6 +8,7 @@
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
 # make browser      install Debian's chromium (browser test) and bubblewrap (grading sandbox), if missing (CI runs it)
 # make screenshots  a full-page PNG of every page of the built book, in _build/screenshots/
+# make translations   refresh the Chinese edition's catalogs after changing English prose (locale/zh_CN/)
 # make pdf          the book and the student edition as PDFs, in _build/pdf/ (book.pdf, student-book.pdf)
 # make pdf-tools    install Debian's TeX Live, fonts and PDF tools for make pdf, if missing (CI runs it)
 # make student [ONLY=1,2]   the student edition of the notebooks (no solutions), in _build/student-edition/
@@ -37,15 +38,24 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: book test test-ends kernels lab notebooks build-book bench mutation browser screenshots pdf pdf-tools clean student student-book check-submissions suggest-limits nbgrader
+.PHONY: translations book test test-ends kernels lab notebooks build-book bench mutation browser screenshots pdf pdf-tools clean student student-book check-submissions suggest-limits nbgrader
 
 book: $(STAMP) build-book
 	@echo
 	@echo "The book is built. Open it in a browser:"
 	@echo "  file://$(CURDIR)/_build/html/index.html"
+	@echo "  file://$(CURDIR)/_build/html/zh/index.html   (中文版)"
 
+# The English edition at the root of _build/html/, the Chinese one (中文版) under
+# _build/html/zh/, each strict; tools/i18n.py builds the Chinese from locale/zh_CN/.
 build-book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	$(PY) tools/i18n.py build
+
+# After changing English prose: refresh the Chinese message catalogs (locale/zh_CN/),
+# then translate what is new or marked fuzzy (chapters/teaching.md says how).
+translations: $(STAMP)
+	$(PY) tools/i18n.py refresh
 
 # MathJax, served from the book so that it reads offline, and axe-core, which
 # the browser test runs on every page (it stays out of the book): installed from

@@ -1,7 +1,7 @@
 """book_ext/accessibility.py: the markup it changes is the packages' own but for the attributes it fixes.
 
 It draws myst-nb's hidden-cell summary and overrides two templates of
-pydata-sphinx-theme; were either package to change that markup, the book's
+pydata-sphinx-theme and three of sphinx-book-theme (their labels made translatable); were either package to change that markup, the book's
 copies would go stale unnoticed. These tests compare them with the installed
 packages' (the browser test, tests/test_browser.py, runs axe-core on the result).
 """
@@ -19,11 +19,9 @@ from book_ext import accessibility
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}\n?", re.S)
 
 
-def _theme_template(name: str) -> str:
-    import pydata_sphinx_theme
-
-    return (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "components" / name
-            ).read_text(encoding="utf-8")
+def _theme_template(name: str, theme: str = "pydata_sphinx_theme") -> str:
+    package = __import__(theme)
+    return (Path(package.__file__).parent / "theme" / theme / "components" / name).read_text(encoding="utf-8")
 
 
 def _markup(text: str) -> str:
@@ -41,6 +39,26 @@ def test_the_template_is_the_themes_but_for_the_fix(name, change):
     assert fixed != theme, f"the theme's {name} no longer has what book_ext/templates/{name} fixes"
     assert ours == fixed, (f"book_ext/templates/{name} is not the installed theme's template with the fix: "
                            "copy the theme's again and redo the change")
+
+
+def _translatable(text: str) -> str:
+    return f"\"{{{{ _('{text}') }}}}\""
+
+
+# sphinx-book-theme writes these three labels as plain English; the copies pass them through the
+# translation function, so that the Chinese edition (book_ext/i18n.py) says them in Chinese.
+@pytest.mark.parametrize("name, label", [
+    ("toggle-primary-sidebar.html", "Toggle primary sidebar"),
+    ("toggle-secondary-sidebar.html", "Toggle secondary sidebar"),
+    ("sbt-sidebar-nav.html", "Main"),
+])
+def test_the_book_themes_labels_are_translatable_and_nothing_else_changed(name, label):
+    theme = _theme_template(name, "sphinx_book_theme")
+    ours = (accessibility.TEMPLATES / name).read_text(encoding="utf-8")
+    assert f'"{label}"' in theme, f"the theme's {name} no longer has the label {label!r}"
+    assert ours == theme.replace(f'"{label}"', _translatable(label), 1), (
+        f"book_ext/templates/{name} is not the installed theme's template with its label translatable: "
+        "copy the theme's again and redo the change")
 
 
 def test_the_hidden_cell_summary_is_myst_nbs_but_named_by_its_text():

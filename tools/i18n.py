@@ -275,7 +275,16 @@ def zh_config() -> dict:
     config["author"] = "nnlib 图书作者"
     sphinx_config = config["sphinx"]["config"]
     sphinx_config["language"] = LANGUAGE
-    sphinx_config["latex_elements"] = {**sphinx_config.get("latex_elements", {})}
+    # Strings that come from settings, not from a catalog: jupyter-book's search field and
+    # myst-nb's line above a hidden code cell (in Chinese without its {type}, which is English).
+    sphinx_config.setdefault("html_theme_options", {})["search_bar_text"] = "搜索本书……"
+    sphinx_config["nb_code_prompt_show"] = "显示折叠的单元格内容"
+    sphinx_config["nb_code_prompt_hide"] = "折叠单元格内容"
+    # The file is written elsewhere (_build/zh/): its paths are made absolute.
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / folder)
+                                            for name, folder in config["sphinx"]["local_extensions"].items()}
+    for key in ("html_static_path", "locale_dirs", "latex_additional_files"):
+        sphinx_config[key] = [str(ROOT / path) for path in sphinx_config.get(key, [])]
     return config
 
 
