@@ -28,6 +28,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY = ROOT / "chapters" / "glossary.md"
@@ -68,6 +69,40 @@ class NotMessages(SphinxTransform):
                     item.extend(ordered + others)
 
 
+def _page_catalog(transform: SphinxTransform):
+    """The current page's message catalog in this build's language, or None."""
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
+    dirs = [str(Path(transform.env.srcdir) / d) for d in transform.config.locale_dirs]
+    catalog, found = init_locale(dirs, transform.config.language, domain)
+    return catalog if found else None
+
+
+class TranslateAltTexts(SphinxPostTransform):
+    """Translate the alt texts of the notebooks' figures in the Chinese edition.
+
+    A notebook's image is chosen from its output's formats (myst-nb's post-transform,
+    priority 4) when a page is written, after Sphinx's Locale transform translated
+    the page; its alt text, from the cell's metadata, is translated here. (The
+    gettext builder takes the PNG too, so that the alt texts are messages.)
+    """
+
+    default_priority = 5
+
+    def run(self, **kwargs) -> None:
+        if not str(self.config.language).startswith("zh"):
+            return
+        catalog = _page_catalog(self)
+        if catalog is None:
+            return
+        for image in self.document.findall(nodes.image):
+            alt = image.get("alt")
+            if alt and (translated := catalog.gettext(alt)) != alt:
+                image["alt"] = translated
+
+
 class TranslatePartCaptions(SphinxTransform):
     """Translate the part captions of the table of contents (_toc.yml) in the Chinese edition.
 
@@ -81,13 +116,8 @@ class TranslatePartCaptions(SphinxTransform):
     def apply(self, **kwargs) -> None:
         if not str(self.config.language).startswith("zh"):
             return
-        from sphinx.locale import init as init_locale
-        from sphinx.util.i18n import docname_to_domain
-
-        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
-        dirs = [str(Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
-        catalog, found = init_locale(dirs, self.config.language, domain)
-        if not found:
+        catalog = _page_catalog(self)
+        if catalog is None:
             return
         for toctree in self.document.findall(addnodes.toctree):
             if "rawcaption" not in toctree:
@@ -170,6 +200,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.add_transform(NotMessages)
     app.add_transform(TranslatePartCaptions)
+    app.add_post_transform(TranslateAltTexts)
     app.connect("config-inited", _search_dictionary)
     app.connect("builder-inited", _fast_chinese_search)
     app.connect("doctree-read", _forget_message_documents)

@@ -19,6 +19,12 @@ that MathJax is served by the book itself, that the API reference covers every
 public name of nnlib, that the book has solutions and every one is a dropdown,
 and that search finds a term.
 
+The Chinese edition (中文版, under zh/) is part of the build, so every check above
+runs on its pages too; tests of their own check its language attribute, its
+language switch in both directions, that its pages read in Chinese (no MyST
+markup that a translation broke), its figures' Chinese captions and alt texts,
+and that its search finds a Chinese term (jieba) in the chapter that teaches it.
+
 The book is the one `make test` has just built (_build/html); set BOOK_HTML to test
 another build folder. Chromium is Debian's system browser (/usr/bin/chromium, or
 CHROMIUM=...) driven by Playwright; browsers are never downloaded. Without it the
@@ -394,10 +400,19 @@ def test_the_book_does_not_ship_axe_core():
     assert not copies, f"axe-core is in the built book: {copies}"
 
 
-def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text():
+# Each edition: its folder, how Sphinx numbers a figure's caption, and an alt text long enough to
+# describe (words in English; characters in Chinese, which has no spaces).
+EDITIONS = {"en": ("", r"Fig\. \d+(\.\d+)? \S", lambda alt: len(alt.split()) >= 8),
+            "zh": ("zh/", r"图 \d+(\.\d+)? \S", lambda alt: len(_CJK.findall(alt)) >= 15)}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text(edition):
     """Each image of the book sits in a <figure> with a numbered caption, and its alt text says what
-    it shows (a screen reader speaks it): words, not a file name."""
+    it shows (a screen reader speaks it): words, not a file name; in the Chinese edition, Chinese."""
     _needs_book()
+    folder, numbered, describes = EDITIONS[edition]
     import html.parser
 
     class Figures(html.parser.HTMLParser):
@@ -425,7 +440,7 @@ def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text():
                     self.found.append({**image, "caption": " ".join(figure["caption"].split())})
 
     problems, images = [], 0
-    for page in sorted(HTML.glob("chapters/*.html")):
+    for page in sorted(HTML.glob(f"{folder}chapters/*.html")):
         parser = Figures()
         parser.feed(page.read_text(encoding="utf-8"))
         for image in parser.found:
@@ -434,9 +449,9 @@ def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text():
             alt = image["alt"]
             if not image["in_figure"]:
                 problems.append(f"{where}: not in a numbered figure (give its cell metadata.mystnb.figure)")
-            elif not re.match(r"Fig\. \d+(\.\d+)? \S", image.get("caption", "")):
+            elif not re.match(numbered, image.get("caption", "")):
                 problems.append(f"{where}: its figure has no numbered caption: {image.get('caption', '')[:60]!r}")
-            if re.search(r"\.(png|svg|jpe?g|gif)$", alt, re.I) or "_images/" in alt or len(alt.split()) < 8:
+            if re.search(r"\.(png|svg|jpe?g|gif)$", alt, re.I) or "_images/" in alt or not describes(alt):
                 problems.append(f"{where}: the alt text is not a description: {alt[:60]!r}")
     assert images >= 30, f"only {images} images found in the chapters"
     assert not problems, f"{len(problems)} of {images} images:\n  " + "\n  ".join(problems)
@@ -480,6 +495,93 @@ def test_search_finds_a_term(visit):
     # not just the first result, or the check below races the page.
     page.locator("#search-results", has_text="Search finished").wait_for(timeout=15_000)
     assert results.count() >= 2, f"search for {SEARCH_TERM!r} found {results.count()} pages"
+    links = results.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert any("03_backpropagation" in h for h in links), links
+    assert any("glossary" in h for h in links), links
+
+
+# --------------------------------------------------------------------------- the Chinese edition
+
+ZH_SEARCH_TERM = "反向传播"   # backpropagation, as the glossary gives it
+_SWITCH = re.compile(r'<nav class="language-switch"[^>]*><a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)">')
+_LANG = re.compile(r'<html[^>]* lang="([^"]+)"')
+
+
+def _switch_target(page: str) -> tuple[str, str] | None:
+    text = (HTML / page).read_text(encoding="utf-8")
+    found = _SWITCH.search(text)
+    if not found:
+        return None
+    return urljoin(page, found.group(1)), found.group(2)
+
+
+def test_each_page_links_to_itself_in_the_other_edition():
+    """The language switch of every page leads to the same page in the other edition, and back."""
+    _needs_book()
+    english = [p for p in PAGES if not p.startswith("zh/")]
+    chinese = [p for p in PAGES if p.startswith("zh/")]
+    assert chinese, "no Chinese edition in the build (zh/): make book builds it"
+    problems = []
+    for page in english + chinese:
+        lang = _LANG.search((HTML / page).read_text(encoding="utf-8")).group(1)
+        want_lang = "zh-CN" if page.startswith("zh/") else "en"
+        if lang != want_lang:
+            problems.append(f"{page}: <html lang={lang!r}>, not {want_lang!r}")
+        if page.endswith(("search.html", "genindex.html")) or page in ("index.html", "zh/index.html"):
+            continue   # Sphinx's own pages and the redirect to the first chapter have no switch
+        found = _switch_target(page)
+        other = page[3:] if page.startswith("zh/") else "zh/" + page
+        if found is None:
+            problems.append(f"{page}: no language switch")
+        elif found != (other, "en" if page.startswith("zh/") else "zh-CN"):
+            problems.append(f"{page}: the switch leads to {found}, not to {other}")
+        elif not (HTML / other).is_file():
+            problems.append(f"{page}: the switch leads to {other}, which was not built")
+    assert not problems, "\n  ".join(["", *problems])
+
+
+def test_the_switch_opens_the_chinese_page(visit):
+    page = visit("chapters/03_backpropagation.html").page
+    page.locator("nav.language-switch a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/zh/chapters/03_backpropagation.html"), page.url
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.locator("h1").first.inner_text().startswith("3. 反向传播")
+    page.locator("nav.language-switch a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/chapters/03_backpropagation.html") and "/zh/" not in page.url, page.url
+
+
+def test_the_chinese_pages_read_in_chinese():
+    """Every translated page's prose is Chinese, and no MyST markup shows as text.
+
+    A translation that breaks its markup (emphasis next to Chinese punctuation, a
+    role without its backticks) leaves ``**``, ``{term}`` or ``](`` on the page."""
+    _needs_book()
+    problems = []
+    for page in sorted(HTML.glob("zh/chapters/*.html")):
+        if page.name == "api.html":       # nnlib's docstrings: English in both editions
+            continue
+        text = page.read_text(encoding="utf-8")
+        article = re.search(r'<article class="bd-article">(.*?)</article>', text, re.S).group(1)
+        prose = re.sub(r"<(pre|code|script|style|mjx-container)\b.*?</\1>", " ", article, flags=re.S)
+        prose = re.sub(r"<div class=\"(cell_output|highlight)[^\"]*\".*?</div>", " ", prose, flags=re.S)
+        words = re.sub(r"<[^>]+>", " ", prose)
+        chinese, latin = len(_CJK.findall(words)), len(re.findall(r"[A-Za-z]{3,}", words))
+        if chinese < 500 or chinese < latin:
+            problems.append(f"{page.name}: {chinese} Chinese characters, {latin} English words")
+        for markup in ("**", "{term}", "{doc}", "{numref}", "]("):
+            if markup in words:
+                at = words.index(markup)
+                problems.append(f"{page.name}: {markup!r} shows as text: ...{' '.join(words[at - 60:at + 40].split())}...")
+    assert not problems, "\n  ".join(["", *problems])
+
+
+def test_chinese_search_finds_a_chinese_term(visit):
+    """jieba segments the Chinese edition's index, with the glossary's terms in its dictionary."""
+    page = visit(f"zh/search.html?q={ZH_SEARCH_TERM}").page
+    results = page.locator("#search-results ul.search li")
+    page.locator("#search-results p.search-summary", has_text="搜索完成").wait_for(timeout=15_000)
     links = results.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert any("03_backpropagation" in h for h in links), links
     assert any("glossary" in h for h in links), links
