@@ -163,10 +163,12 @@ student: $(STAMP)
 student-book: $(STAMP) $(MATHJAX)
 	$(PY) -m coursework.student_edition --book-source _build/student/src
 	$(VENV)/bin/jupyter-book build _build/student/src $(JB_FLAGS) --path-output _build/student
+	$(PY) tools/i18n.py build --source _build/student/src --out _build/student-zh --into _build/student/_build/html/zh
 	$(PY) -m coursework.student_edition --verify-html _build/student/_build/html
 	@echo
 	@echo "The student book (no solutions) is built. Open it in a browser:"
 	@echo "  file://$(CURDIR)/_build/student/_build/html/index.html"
+	@echo "  file://$(CURDIR)/_build/student/_build/html/zh/index.html   (中文版)"
 
 check-submissions:
 	@test -n "$(DIR)" || { echo "usage: make check-submissions DIR=folder-of-notebooks [TIMEOUT=300] [CELL_TIMEOUT=60] [JOBS=2] [OUT=folder] [CLASS=students.csv] [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none] [SHEET_ONLY=1] [RERUN_TIMED_OUT=1]" >&2; exit 2; }

@@ -160,21 +160,45 @@ def _fast_chinese_search(app) -> None:
         zh.SearchChinese.latin_terms = _TermSet()
 
 
-def glossary_terms(text: str) -> list[str]:
-    """The Chinese terms of the glossary: the last column of its term table(s)."""
-    terms = []
-    for line in text.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
-        for cell in cells:
-            terms += re.findall(r"[\u4e00-\u9fff]+", cell)
-    return sorted(set(terms), key=lambda t: (-len(t), t))
+def glossary_groups(path: Path = GLOSSARY) -> dict[str, list[str]]:
+    """Each English glossary term (lower case) -> the terms of its entry, in order.
+
+    An entry of the glossary directive is its term lines (English, and Chinese,
+    sometimes with a synonym: ``mean squared error`` / ``MSE`` / ``均方误差``),
+    then its indented definition.
+    """
+    groups: dict[str, list[str]] = {}
+    inside, current = False, []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```{glossary}"):
+            inside = True
+            continue
+        if not inside:
+            continue
+        if line.startswith("```"):
+            break
+        if line and not line[0].isspace() and not line.startswith(":"):
+            current.append(line.strip())
+            continue
+        if current:
+            for term in current:
+                if not CJK.search(term):
+                    groups[term.lower()] = current
+            current = []
+    return groups
+
+
+def glossary_terms(path: Path = GLOSSARY) -> list[str]:
+    """The glossary's Chinese terms, longest first."""
+    terms = {t for group in glossary_groups(path).values() for t in group if CJK.search(t)}
+    return sorted(terms, key=lambda t: (-len(t), t))
 
 
 def _search_dictionary(app, config) -> None:
     """Chinese edition: jieba's user dictionary made from the glossary, given to Sphinx's zh search."""
     if not str(config.language).startswith("zh"):
         return
-    terms = glossary_terms(GLOSSARY.read_text(encoding="utf-8"))
+    terms = glossary_terms()
     path = Path(app.doctreedir).parent / "jieba-glossary.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     # jieba's format: word, frequency, part of speech. A high frequency keeps a term whole.

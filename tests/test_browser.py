@@ -523,12 +523,15 @@ def test_each_page_links_to_itself_in_the_other_edition():
     assert chinese, "no Chinese edition in the build (zh/): make book builds it"
     problems = []
     for page in english + chinese:
-        lang = _LANG.search((HTML / page).read_text(encoding="utf-8")).group(1)
+        found_lang = _LANG.search((HTML / page).read_text(encoding="utf-8"))
+        if found_lang is None and page in ("index.html", "zh/index.html"):
+            continue   # the redirect to the first chapter
+        lang = found_lang.group(1) if found_lang else None
         want_lang = "zh-CN" if page.startswith("zh/") else "en"
         if lang != want_lang:
             problems.append(f"{page}: <html lang={lang!r}>, not {want_lang!r}")
-        if page.endswith(("search.html", "genindex.html")) or page in ("index.html", "zh/index.html"):
-            continue   # Sphinx's own pages and the redirect to the first chapter have no switch
+        if page.endswith(("search.html", "genindex.html", "py-modindex.html")):
+            continue   # Sphinx's own pages have no switch
         found = _switch_target(page)
         other = page[3:] if page.startswith("zh/") else "zh/" + page
         if found is None:
@@ -546,7 +549,7 @@ def test_the_switch_opens_the_chinese_page(visit):
     page.wait_for_load_state("load")
     assert page.url.endswith("/zh/chapters/03_backpropagation.html"), page.url
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
-    assert page.locator("h1").first.inner_text().startswith("3. 反向传播")
+    assert "反向传播" in page.locator("h1").first.inner_text()
     page.locator("nav.language-switch a").click()
     page.wait_for_load_state("load")
     assert page.url.endswith("/chapters/03_backpropagation.html") and "/zh/" not in page.url, page.url

@@ -48,8 +48,13 @@ def book_pages(html: Path) -> list[str]:
     return sorted(
         p.relative_to(html).as_posix()
         for p in html.rglob("*.html")
-        if not p.relative_to(html).as_posix().startswith(SKIP)
+        if not _assets(p.relative_to(html).as_posix())
     )
+
+
+def _assets(path: str) -> bool:
+    """Is ``path`` in a folder of assets, in either edition (the Chinese one is under zh/)?"""
+    return path.startswith(SKIP) or path.startswith(tuple("zh/" + s for s in SKIP))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -1,11 +1,13 @@
 """Build the book as a PDF (`make pdf`): the teacher's book and the student edition.
 
-    python tools/build_pdf.py [--edition book|student|both] [--out _build/pdf]
+    python tools/build_pdf.py [--edition book|student|both] [--language en|zh|both] [--out _build/pdf]
 
 Each edition goes through Sphinx's LaTeX builder (jupyter-book's `--builder latex`,
 strict, from the same sources and stored outputs as the HTML book) and then
 xelatex (latexmk, with xindy for the index), into OUT/book.pdf and
-OUT/student-book.pdf. The student edition is the source tree that
+OUT/student-book.pdf, and their Chinese editions (tools/i18n.py: the same
+sources read through locale/zh_CN/) into OUT/book-zh.pdf and
+OUT/student-book-zh.pdf. The student edition is the source tree that
 `make student-book` builds (coursework/student_edition.py, no solutions, the
 notebooks executed by the build); its PDF is then scanned for solutions as the
 student HTML book is.
@@ -60,8 +62,13 @@ def latex_problems(log: str) -> list[str]:
     return [f"no glyph for {m}: it prints as nothing" for m in missing]
 
 
-def build(edition: str, out: Path, work: Path | None = None) -> Path:
-    """Build one edition's PDF into ``out``; return its path. Raises PdfBuildError."""
+def pdf_name(edition: str, language: str = "en") -> str:
+    return PDF_NAMES[edition] if language == "en" else PDF_NAMES[edition].replace(".pdf", f"-{language}.pdf")
+
+
+def build(edition: str, out: Path, work: Path | None = None, language: str = "en") -> Path:
+    """Build one edition's PDF into ``out``, in English or Chinese (``zh``); return its path.
+    Raises PdfBuildError."""
     if edition not in PDF_NAMES:
         raise ValueError(f"edition must be one of {sorted(PDF_NAMES)}, not {edition!r}")
     lacking = missing_tools()
@@ -73,15 +80,22 @@ def build(edition: str, out: Path, work: Path | None = None) -> Path:
         source, output = ROOT, work / "book"
     else:
         source, output = work / "student-src", work / "student"
-        _run([sys.executable, "-m", "coursework.student_edition", "--book-source", str(source)],
-             "writing the student edition's source")
+        if language == "en" or not (source / "_config.yml").is_file():
+            _run([sys.executable, "-m", "coursework.student_edition", "--book-source", str(source)],
+                 "writing the student edition's source")
+    if language != "en":
+        output = output.with_name(f"{output.name}-{language}")
     latex = output / "_build" / "latex"
     # From scratch: book_ext/latex_setting.py numbers exercises and figures in
     # steps of a build that reads every document.
     shutil.rmtree(output / "_build", ignore_errors=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    _run([str(jupyter_book), "build", str(source), "--builder", "latex", "--path-output", str(output),
-          "-W", "-n", "--keep-going"], f"the LaTeX build of the {edition} edition")
+    if language == "en":
+        _run([str(jupyter_book), "build", str(source), "--builder", "latex", "--path-output", str(output),
+              "-W", "-n", "--keep-going"], f"the LaTeX build of the {edition} edition")
+    else:
+        _run([sys.executable, str(ROOT / "tools" / "i18n.py"), "build", "--builder", "latex", "--source",
+              str(source), "--out", str(output)], f"the Chinese LaTeX build of the {edition} edition")
     # latexmk with xelatex straight to PDF; -halt-on-error: a LaTeX error stops it.
     env = dict(os.environ, LATEXOPTS="-halt-on-error")
     try:
@@ -95,7 +109,7 @@ def build(edition: str, out: Path, work: Path | None = None) -> Path:
     if problems:
         raise PdfBuildError(f"{edition} edition, {latex / 'book.log'}:\n  " + "\n  ".join(problems))
     out.mkdir(parents=True, exist_ok=True)
-    pdf = out / PDF_NAMES[edition]
+    pdf = out / pdf_name(edition, language)
     shutil.copyfile(latex / "book.pdf", pdf)
     if edition == "student":
         # The scan of the student HTML book, on the PDF's text (coursework/student_edition.py).
@@ -112,13 +126,15 @@ def pages(pdf: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edition", choices=["book", "student", "both"], default="both")
+    parser.add_argument("--language", choices=["en", "zh", "both"], default="both")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "pdf")
     args = parser.parse_args(argv)
     editions = ["book", "student"] if args.edition == "both" else [args.edition]
-    for edition in editions:
+    languages = ["en", "zh"] if args.language == "both" else [args.language]
+    for edition, language in [(e, lang) for e in editions for lang in languages]:
         start = time.perf_counter()
         try:
-            pdf = build(edition, args.out)
+            pdf = build(edition, args.out, language=language)
         except PdfBuildError as err:
             print(err, file=sys.stderr)
             return 1

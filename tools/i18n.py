@@ -18,7 +18,9 @@ captions, alt texts and part captions are.
                                    span, role target, link target or glossary
                                    term (tests/test_translation.py runs it)
     python tools/i18n.py build     the Chinese HTML book, strict (-W -n), into
-                                   _build/html/zh/ (make book runs it)
+                                   _build/html/zh/ (make book runs it); with
+                                   --source/--out/--into, another book source
+                                   (make student-book builds the student book's)
     python tools/i18n.py config    print the Chinese edition's _config.yml
 
 The API reference (chapters/api.md) stays English in both editions: it is
@@ -28,6 +30,7 @@ nnlib's docstrings, which are code.
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import re
 import shutil
@@ -40,7 +43,11 @@ from pathlib import Path
 
 import yaml
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po, unescape, write_po
+
+if not __package__:  # run as `python tools/i18n.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from book_ext.i18n import CJK, glossary_groups  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = "zh_CN"
@@ -88,6 +95,8 @@ def _write(catalog: Catalog, path: Path) -> None:
     for message in catalog:
         # Babel guesses that prose with braces is a Python format string; it is not.
         message.flags -= {"python-format", "python-brace-format"}
+        if not message.fuzzy:
+            message.previous_id = []      # the old English matters only until the translation is revised
     catalog.header_comment = HEADER
     buffer = io.BytesIO()
     # One line per message (no wrapping): a changed paragraph is a one-line diff.
@@ -96,22 +105,56 @@ def _write(catalog: Catalog, path: Path) -> None:
     # changes no file.
     volatile = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date|Last-Translator|Language-Team|'
                           rb'Report-Msgid-Bugs-To): .*\\n"\n', re.M)
-    text = volatile.sub(b"", buffer.getvalue()).replace(f"{ZH_TITLE} VERSION".encode(), ZH_TITLE.encode())
+    text = volatile.sub(b"", buffer.getvalue())
+    text = re.sub(rb'^"Project-Id-Version: .*\\n"$', f'"Project-Id-Version: {ZH_TITLE}\\\\n"'.encode(), text,
+                  count=1, flags=re.M)
     path.write_bytes(text)
+
+
+def read(path: Path) -> Catalog:
+    """A catalog as written by ``_write``. (Babel reads a ``#| msgid`` line, the English a
+    fuzzy translation was made for, as a translator's comment; it is put back in its place.)"""
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=LANGUAGE)
+    for message in list(catalog) + list(catalog.obsolete.values()):
+        previous = [c for c in message.user_comments if c.startswith("| msgid ")]
+        if previous:
+            message.user_comments = [c for c in message.user_comments if c not in previous]
+            message.previous_id = [unescape(previous[0][len("| msgid "):])]
+    return catalog
+
+
+def update(template: Catalog, path: Path) -> Catalog:
+    """Bring the catalog at ``path`` (new if missing) up to ``template``'s messages, and write it.
+
+    New messages come in untranslated; a changed one keeps its old translation,
+    marked fuzzy, with the old English as ``#| msgid``; a removed one becomes
+    obsolete (``#~``, at the end of the file).
+    """
+    catalog = read(path) if path.exists() else Catalog(locale=LANGUAGE, project=ZH_TITLE, fuzzy=False)
+    before = {m.id: m.string for m in catalog if m.id and m.string}
+    was_fuzzy = {m.id: m.previous_id for m in catalog if m.id and m.fuzzy}
+    catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+    catalog.project = ZH_TITLE
+    # Babel keeps an old translation for a changed message but not the old English: found
+    # again as babel finds it (the closest old message), so the translator sees what changed.
+    gone = [msgid for msgid in before if msgid not in catalog]
+    for message in catalog:
+        if message.id in was_fuzzy and message.fuzzy and not message.previous_id:
+            message.previous_id = was_fuzzy[message.id]      # still to be revised: keep what it says
+        elif message.id and message.fuzzy and not message.previous_id:
+            close = difflib.get_close_matches(message.id, gone, 1)
+            if close:
+                message.previous_id = [close[0]]
+    _write(catalog, path)
+    return catalog
 
 
 def refresh(out: Path) -> None:
     templates = extract(out)
     for page, template in templates.items():
         path = LOCALE / f"{page}.po"
-        if path.exists():
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=LANGUAGE)
-        else:
-            catalog = Catalog(locale=LANGUAGE, project=ZH_TITLE, fuzzy=False)
-        catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
-        catalog.project = ZH_TITLE
-        _write(catalog, path)
+        catalog = update(template, path)
         done = sum(1 for m in catalog if m.id and m.string and not m.fuzzy)
         print(f"{path.relative_to(ROOT)}: {done} of {len(template)} messages translated")
     for path in sorted(LOCALE.rglob("*.po")):
@@ -128,32 +171,8 @@ CODE = re.compile(r"(?<![`}])``?([^`]+?)``?(?!`)")
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)((?:\\.|[^$\\])+?)\$")
 LINK = re.compile(r"\]\(([^)\s]+)\)|<(https?://[^>\s]+)>")
-CJK = re.compile(r"[\u4e00-\u9fff]")
 # Glossary terms a Chinese text writes as they are, like the sources do.
 KEPT_IN_ENGLISH = {"relu", "tanh", "xor", "adam", "mse", "sgd", "softmax", "sigmoid", "logits", "dense layer"}
-
-
-def glossary_groups(path: Path = ROOT / "chapters" / "glossary.md") -> dict[str, list[str]]:
-    """Each English glossary term (lower case) -> the terms of its entry, in order."""
-    groups: dict[str, list[str]] = {}
-    inside, current = False, []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```{glossary}"):
-            inside = True
-            continue
-        if not inside:
-            continue
-        if line.startswith("```"):
-            break
-        if line and not line[0].isspace() and not line.startswith(":"):
-            current.append(line.strip())
-            continue
-        if current:
-            for term in current:
-                if not CJK.search(term):
-                    groups[term.lower()] = current
-            current = []
-    return groups
 
 
 def _target(role: str, text: str) -> str:
@@ -236,8 +255,7 @@ def check(templates: dict[str, Catalog]) -> list[Problem]:
         if not path.exists():
             problems.append(Problem(page, "", f"no catalog {path.relative_to(ROOT)}: run make translations"))
             continue
-        with path.open("rb") as fh:
-            catalog = read_po(fh, locale=LANGUAGE)
+        catalog = read(path)
         for message in template:
             if not message.id:
                 continue
@@ -257,8 +275,7 @@ def check_files(paths: list[Path]) -> list[Problem]:
     groups = glossary_groups()
     problems = []
     for path in paths:
-        with path.open("rb") as fh:
-            catalog = read_po(fh, locale=LANGUAGE)
+        catalog = read(path)
         for message in catalog:
             if message.id:
                 problems += check_message(path.stem, message.id, message.string, message.fuzzy, groups)
@@ -268,10 +285,14 @@ def check_files(paths: list[Path]) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------
 # The Chinese build
 # ---------------------------------------------------------------------------------------------
-def zh_config() -> dict:
-    """The Chinese edition's configuration: _config.yml with the language and the title changed."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config["title"] = ZH_TITLE
+def zh_config(source: Path = ROOT) -> dict:
+    """The Chinese edition's configuration: ``source``'s _config.yml, the language and title changed.
+
+    ``source`` is the book (the repository) or the student book's source tree
+    (coursework/student_edition.py), whose title says "(student edition)".
+    """
+    config = yaml.safe_load((source / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = ZH_TITLE + ("（学生版）" if "(student edition)" in config["title"] else "")
     config["author"] = "nnlib 图书作者"
     sphinx_config = config["sphinx"]["config"]
     sphinx_config["language"] = LANGUAGE
@@ -280,24 +301,34 @@ def zh_config() -> dict:
     sphinx_config.setdefault("html_theme_options", {})["search_bar_text"] = "搜索本书……"
     sphinx_config["nb_code_prompt_show"] = "显示折叠的单元格内容"
     sphinx_config["nb_code_prompt_hide"] = "折叠单元格内容"
-    # The file is written elsewhere (_build/zh/): its paths are made absolute.
-    config["sphinx"]["local_extensions"] = {name: str(ROOT / folder)
+    # The file is written elsewhere (_build/zh/): its paths are made absolute. The catalogs are
+    # the repository's, whichever source is built.
+    config["sphinx"]["local_extensions"] = {name: str(source / folder)
                                             for name, folder in config["sphinx"]["local_extensions"].items()}
-    for key in ("html_static_path", "locale_dirs", "latex_additional_files"):
-        sphinx_config[key] = [str(ROOT / path) for path in sphinx_config.get(key, [])]
+    for key in ("html_static_path", "latex_additional_files"):
+        sphinx_config[key] = [str(source / path) for path in sphinx_config.get(key, [])]
+    sphinx_config["locale_dirs"] = [str(ROOT / path) for path in sphinx_config.get("locale_dirs", [])]
     return config
 
 
-def build_html(out: Path = BUILD / "zh", target: Path = BUILD / "html" / "zh") -> None:
+def build(source: Path, out: Path, builder: str = "html") -> Path:
+    """Build ``source`` in Chinese with ``builder`` (strict) under ``out``; return the output folder."""
     out.mkdir(parents=True, exist_ok=True)
     config = out / "_config.yml"
-    config.write_text(yaml.safe_dump(zh_config(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    subprocess.run([str(JB), "build", str(ROOT), "--config", str(config), "--path-output", str(out), *FLAGS],
-                   check=True, cwd=ROOT)
+    config.write_text(yaml.safe_dump(zh_config(source), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    extra = [] if builder == "html" else ["--builder", builder]
+    subprocess.run([str(JB), "build", str(source), "--config", str(config), "--path-output", str(out),
+                    *extra, *FLAGS], check=True, cwd=ROOT)
+    return out / "_build" / builder
+
+
+def build_html(source: Path = ROOT, out: Path = BUILD / "zh", target: Path = BUILD / "html" / "zh") -> None:
+    """The Chinese HTML edition of ``source``, copied to ``target`` (beside the English)."""
+    html = build(source, out)
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(out / "_build" / "html", target)
-    print(f"The Chinese edition is in {target.relative_to(ROOT)}/")
+    shutil.copytree(html, target)
+    print(f"The Chinese edition is in {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}/")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,7 +337,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("refresh", help="update the catalogs from the English")
     c = sub.add_parser("check", help="fail on untranslated, fuzzy or damaged messages")
     c.add_argument("files", nargs="*", type=Path, help="only these .po files, without extracting afresh")
-    sub.add_parser("build", help="build the Chinese HTML edition into _build/html/zh/")
+    b = sub.add_parser("build", help="build the Chinese HTML edition into _build/html/zh/")
+    b.add_argument("--source", type=Path, default=ROOT, help="the book's source (default: the repository)")
+    b.add_argument("--out", type=Path, default=BUILD / "zh", help="the build folder (default: _build/zh)")
+    b.add_argument("--into", type=Path, default=BUILD / "html" / "zh",
+                   help="where the HTML goes, beside the English (default: _build/html/zh)")
+    b.add_argument("--builder", default="html", help="html (default) or latex (tools/build_pdf.py): "
+                   "a LaTeX build stays in OUT/_build/latex")
     sub.add_parser("config", help="print the Chinese edition's configuration")
     args = parser.parse_args(argv)
     if args.command == "refresh":
@@ -321,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
             print(problem)
         print(f"{len(problems)} problem(s)" if problems else "Every message is translated and intact.")
         return 1 if problems else 0
+    elif args.command == "build" and args.builder != "html":
+        build(args.source.resolve(), args.out.resolve(), args.builder)
     elif args.command == "build":
-        build_html()
+        build_html(args.source.resolve(), args.out.resolve(), args.into.resolve())
     else:
         print(yaml.safe_dump(zh_config(), allow_unicode=True, sort_keys=False))
     return 0
