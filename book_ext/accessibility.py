@@ -18,7 +18,10 @@ they show, against WCAG 2.5.3 "Label in Name" (axe: label-content-name-mismatch)
 
 The two templates are the theme's own (pydata-sphinx-theme 0.17), with only
 those attributes changed; this extension puts their folder ahead of the theme's
-in ``templates_path``. tests/test_accessibility_ext.py checks that the copies and
+in ``templates_path``. The same folder holds three of sphinx-book-theme's
+templates whose labels ("Toggle primary sidebar", "Toggle secondary sidebar",
+"Main") the theme writes in English only: the copies pass them through the
+translation function, for the Chinese edition (book_ext/i18n.py). tests/test_accessibility_ext.py checks that the copies and
 the summary differ from the installed packages' markup by those fixes only. The colours that needed more contrast are in
 book_static/accessibility.css.
 """
