@@ -11,7 +11,8 @@
 # make translations   refresh the Chinese edition's catalogs after changing English prose (locale/zh_CN/)
 # make pdf          the book and the student edition as PDFs, in _build/pdf/ (book.pdf, student-book.pdf)
 # make pdf-tools    install Debian's TeX Live, fonts and PDF tools for make pdf, if missing (CI runs it)
-# make student [ONLY=1,2]   the student edition of the notebooks (no solutions), in _build/student-edition/
+# make student [ONLY=1,2] [ZH=1]   the student edition of the notebooks (no solutions), in _build/student-edition/;
+#                         ZH=1: in Chinese (translated from locale/zh_CN/), in _build/student-edition-zh/
 # make student-book  the HTML book without solutions, in _build/student/_build/html/
 # make check-submissions DIR=folder [TIMEOUT=300] [CELL_TIMEOUT=60] [JOBS=2] [OUT=folder] [CLASS=students.csv]
 #                         [POINTS=points.csv] [EXERCISES='ex-01-*'] [DETAILS=1] [SANDBOX=none] [SHEET_ONLY=1] [RERUN_TIMED_OUT=1]
@@ -153,12 +154,13 @@ pdf-tools:
 
 # Coursework (chapters/teaching.md). The student edition folder is replaced on
 # each run (the tool refuses to write into a folder it did not create).
-STUDENT_DIR ?= _build/student-edition
+# ZH=1: the Chinese student edition, in a folder of its own (the English one stays).
+STUDENT_DIR ?= _build/student-edition$(if $(ZH),-zh)
 TIMEOUT ?= 300
 CELL_TIMEOUT ?= 60
 
 student: $(STAMP)
-	$(PY) -m coursework.student_edition $(STUDENT_DIR) $(if $(ONLY),--only "$(ONLY)")
+	$(PY) -m coursework.student_edition $(STUDENT_DIR) $(if $(ONLY),--only "$(ONLY)") $(if $(ZH),--language zh)
 
 student-book: $(STAMP) $(MATHJAX)
 	$(PY) -m coursework.student_edition --book-source _build/student/src

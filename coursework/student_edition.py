@@ -2,6 +2,7 @@
 
     python -m coursework.student_edition OUTDIR                 # notebooks to hand out
     python -m coursework.student_edition OUTDIR --only 1,2      # a week's hand-out: chapters 1 and 2
+    python -m coursework.student_edition OUTDIR --language zh   # the same in Chinese (中文版)
     python -m coursework.student_edition --book-source OUTDIR   # a jupyter-book source tree (student book)
     python -m coursework.student_edition --verify-html HTMLDIR  # fail if a built book shows solutions
 
@@ -33,6 +34,16 @@ a copy of the ``nnlib`` package and of the checkers (the parts of
 so that the notebooks run without installing anything of the book, and a
 short README. The result is checked before it is written: no cell tagged
 ``solution``, no exercise or solution directive is left.
+
+With ``--language zh`` the notebooks' prose is Chinese: every markdown cell is
+translated from the Chinese edition's message catalogs (``locale/zh_CN/``, by
+``tools/i18n_notebooks.py``) before it is converted, and so are the figures'
+captions and alt texts in the code cells' metadata; code, outputs and formulas
+stay as they are. What the tool writes itself is Chinese too
+(:data:`CHINESE`): "练习 N.k：title", "*在这里写下你的答案。*", the exercises'
+opening, "the figure above" (上图); the README gets a Chinese translation
+beside it (``README.zh-CN.md``). The report says, per notebook, how many prose
+blocks were translated, and lists any that were not.
 
 The student *book* (``--book-source``) leaves out the teacher's guide
 (chapters/teaching.md) and every link to it, and shows no repository or
@@ -75,6 +86,40 @@ with `nnlib`'s own, and prints **PASS**, **FAIL** with a hint (which input, what
 expected, what came back), or **NOT DONE YET** while the function still raises
 `NotImplementedError`. Run the check cell again after every change. The function must be
 your own code: one that calls the library's version of it fails."""
+ANSWER_PLACEHOLDER_ZH = "*在这里写下你的答案。*"
+# One line per paragraph: a line break inside Chinese text shows as a space.
+STUDENT_EXERCISES_INTRO_ZH = (
+    "## 练习\n\n"
+    "每道练习都先给出一项任务，它下面的单元格由你来完成。编程练习的这个单元格里是要编写的函数：保留它的名称和参数，"
+    "把 `raise NotImplementedError(...)` 这一行换成你的代码。书面练习则把 *在这里写下你的答案。* 换成你的答案。"
+    "编程练习的最后是一个检查单元格：它在若干输入上运行你的函数（其中一些输入你看不到），把结果与 `nnlib` "
+    "自己的结果进行比较，然后打印 **PASS**；或者打印 **FAIL** 并附上提示（哪个输入、期望得到什么、实际得到什么）；"
+    "如果函数仍然抛出 `NotImplementedError`，则打印 **NOT DONE YET**。每次修改之后都请重新运行检查单元格。"
+    "函数必须是你自己写的代码：直接调用库中现成版本的函数无法通过检查。")
+
+
+@dataclass(frozen=True)
+class EditionTexts:
+    """What the student edition writes itself, in one language."""
+
+    language: str
+    answer: str                  # the written answer's placeholder
+    exercises_intro: str         # the opening of the "## Exercises" section
+    heading: str                 # an exercise's heading, with {number} and {title}
+    heading_untitled: str        # the same for an exercise without a title
+    figures: dict[str, str]      # {numref}: "above", "below", ... -> the phrase ({} in English: _figure_phrase)
+    admonitions: dict[str, str]  # an admonition's title when its directive gives none
+
+
+ENGLISH = EditionTexts("en", ANSWER_PLACEHOLDER, STUDENT_EXERCISES_INTRO, "### Exercise {number}: {title}",
+                       "### Exercise {number}", {}, {})
+CHINESE = EditionTexts(
+    "zh", ANSWER_PLACEHOLDER_ZH, STUDENT_EXERCISES_INTRO_ZH, "### 练习 {number}：{title}", "### 练习 {number}",
+    {"above": "上图", "below": "下图", "in another chapter of the book": "本书另一章中的图", "of the book": "书中的图"},
+    {"note": "注意", "tip": "提示", "hint": "提示", "important": "重要", "warning": "警告", "caution": "小心",
+     "attention": "注意", "danger": "危险", "error": "错误", "seealso": "另请参阅"})
+LANGUAGES = {"en": ENGLISH, "zh": CHINESE}
+
 DIRECTIVES = ("exercise", "exercise-start", "exercise-end", "solution", "solution-start", "solution-end")
 # An opening fence of a MyST directive: ```{name} argument  or  :::{name} argument
 _OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[A-Za-z][\w-]*)\}[ \t]*(?P<arg>.*?)[ \t]*$")
@@ -112,6 +157,14 @@ class Report:
     exercises: list[Exercise] = field(default_factory=list)
     solution_cells: int = 0
     check_cells: int = 0
+    # In another language (--language zh): the blocks of prose (paragraphs, headings, list items,
+    # table cells, titles, captions, alt texts; formulas and code alone do not count) that the
+    # student receives, how many the catalog translated, those it did not ("teacher's cell N,
+    # kind: English"), and those whose translation is the English as it is (a name: XOR, Adam).
+    language: str = "en"
+    translated: int = 0
+    untranslated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
 
 def tags(cell) -> list[str]:
@@ -143,7 +196,24 @@ def _figure_phrase(text: str, start: int, place: str) -> str:
     return ("The" if opens_sentence else "the") + f" figure {place}"
 
 
-def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None) -> str:
+# In Chinese, a figure reference with the spaces around it (a Chinese text sets {numref} apart from
+# Chinese words with spaces, since it shows "图 2.1"; the phrase that replaces it needs none).
+_NUMREF_SPACED = re.compile(r"(?P<before>[ \t]?)\{numref\}`(?:[^`<]*<)?(?P<name>[\w-]+)>?`(?P<after>[ \t]?)")
+_WIDE = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")   # CJK characters and punctuation
+
+
+def _spaced_figure(m: re.Match, phrase: str) -> str:
+    """``phrase`` in place of a {numref}, keeping a space only next to a word that is not Chinese."""
+    text = m.string
+    before_char = text[m.start() - 1] if m.start() > 0 else ""
+    after_char = text[m.end()] if m.end() < len(text) else ""
+    before = m.group("before") if before_char and not _WIDE.match(before_char) else ""
+    after = m.group("after") if after_char and not _WIDE.match(after_char) else ""
+    return before + phrase + after
+
+
+def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None,
+                   texts: EditionTexts = ENGLISH) -> str:
     """``source`` without MyST syntax that plain Markdown renderers show raw.
 
     The student edition is opened in JupyterLab without jupyterlab-myst, VS Code,
@@ -151,11 +221,14 @@ def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None
     become their text, a numbered figure reference "the
     figure above" or "below" (``figure_place(name)`` says which; the hand-out shows no
     figure numbers), and an admonition (an implementation note) a block quote under
-    its title in bold.
+    its title in bold. ``texts`` (:data:`CHINESE`) says these in another language.
     """
     text = _TERM.sub(lambda m: m.group(1), source)
     # the hand-out holds the chapters' notebooks, not the book's pages (references, glossary)
     text = _PAGE_LINK.sub(lambda m: m.group(1), text)
+    if texts.figures:
+        text = _NUMREF_SPACED.sub(lambda m: _spaced_figure(
+            m, texts.figures[figure_place(m.group("name")) if figure_place else "of the book"]), text)
     text = _NUMREF.sub(lambda m: _figure_phrase(m.string, m.start(),
                                                 figure_place(m.group(1)) if figure_place else "of the book"),
                        text)
@@ -171,7 +244,7 @@ def plain_markdown(source: str, figure_place: Callable[[str], str] | None = None
         body = lines[i + 1:end]
         while body and (_OPTION.match(body[0]) or not body[0].strip()):
             body = body[1:]
-        title = m.group("arg") or m.group("name").capitalize()
+        title = m.group("arg") or texts.admonitions.get(m.group("name"), m.group("name").capitalize())
         out += [f"> **{title}**", ">"] + [f"> {line}" if line else ">" for line in body]
         i = end + 1
     return "\n".join(out)
@@ -215,9 +288,14 @@ def split_title(directive: Directive) -> tuple[str, str]:
     if not m:
         return "", body
     title = m.group("title").strip()
-    if title.endswith((".", ":")):
+    rest = body[m.end():]
+    # A Chinese title's full stop or question mark may follow the bold: **标题**。 or **为什么**？
+    if rest[:1] in ("。", "：", "？", "！"):
+        title += rest[0] if rest[0] in "？！" else ""
+        rest = rest[1:]
+    if title.endswith((".", ":", "。", "：")):
         title = title[:-1].rstrip()
-    return title, body[m.end():].lstrip()
+    return title, rest.lstrip()
 
 
 def chapter_number(path: Path) -> str:
@@ -265,12 +343,24 @@ def _clean(cell):
     return cell
 
 
-def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool = False):
+def _reaches_student(cell) -> bool:
+    """Does any of the cell reach the student edition (a solution code cell's metadata goes to its stub)?"""
+    if "solution" not in tags(cell):
+        return True
+    return cell.get("cell_type") == "code" and not _nnlib(cell).get("extra")
+
+
+def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool = False,
+                     texts: EditionTexts = ENGLISH, translator=None):
     """Return (student notebook, Report) for one instructor notebook.
 
     ``chapter`` numbers the exercises (``Exercise <chapter>.<k>``). With
     ``targets=True`` each heading is preceded by a MyST target ``(label)=`` so
     that cross-references to the exercise still resolve in the student book.
+    ``translator`` (a :class:`tools.i18n_notebooks.Translator`) translates every
+    cell that reaches the student (markdown, and code cells' figure metadata)
+    before it is converted, and ``texts`` gives the sentences the tool writes itself
+    in the same language (:data:`CHINESE`).
     """
     out = copy.deepcopy(nb)
     out.cells = []
@@ -292,13 +382,21 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
         nonlocal pending_md_placeholder
         if not targets and cell.cell_type == "markdown":
             # the hand-out is read outside the book
-            cell.source = plain_markdown(cell.source, figure_place)
+            cell.source = plain_markdown(cell.source, figure_place, texts)
         out.cells.append(cell)
         pending_md_placeholder = False
 
     for index, cell in enumerate(nb.cells):
         current = index
         here = f"{where}, cell {index + 1}"
+        exercises_intro = cell.cell_type == "markdown" and cell.source.startswith("## Exercises\n")
+        if translator is not None and not exercises_intro and _reaches_student(cell):
+            cell = copy.deepcopy(cell)
+            translator.cell = index
+            if cell.cell_type == "markdown":
+                cell.source = translator.markdown(cell.source)
+            else:
+                cell.metadata = translator.metadata(cell.metadata)
         directive = None
         if cell.cell_type == "markdown":
             try:
@@ -315,7 +413,7 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
                 new.metadata = _student_metadata(cell)
                 emit(new)
             elif not pending_md_placeholder:
-                new = nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER, id=cell.get("id") or f"answer-{index}")
+                new = nbformat.v4.new_markdown_cell(texts.answer, id=cell.get("id") or f"answer-{index}")
                 new.metadata = _student_metadata(cell)
                 if open_solution:   # the class checker collects the written answer by this label
                     new.metadata["coursework"] = {"answer": open_solution}
@@ -331,8 +429,8 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
             if "check" in tags(cell):
                 report.check_cells += 1
             cleaned = _clean(cell)
-            if cell.cell_type == "markdown" and cell.source.startswith("## Exercises\n"):
-                cleaned.source = STUDENT_EXERCISES_INTRO
+            if exercises_intro:
+                cleaned.source = texts.exercises_intro
             emit(cleaned)
             continue
 
@@ -353,7 +451,7 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
             raise ExerciseFormatError(f"{here}: a {{{name}}} directive inside the solution of {open_solution}")
         if name == "solution":
             # A non-gated solution: the whole answer is in this one cell.
-            new = nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER, id=cell.get("id") or f"answer-{index}")
+            new = nbformat.v4.new_markdown_cell(texts.answer, id=cell.get("id") or f"answer-{index}")
             emit(new)
             continue
         if name == "exercise-end":
@@ -366,7 +464,7 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
         title, statement = split_title(directive)
         number = f"{chapter}.{len(report.exercises) + 1}"
         report.exercises.append(Exercise(label=label, title=title, number=number))
-        heading = f"### Exercise {number}: {title}" if title else f"### Exercise {number}"
+        heading = (texts.heading if title else texts.heading_untitled).format(number=number, title=title)
         parts = [directive.before]
         if targets and label:
             parts.append(f"({label})=\n{heading}")
@@ -383,6 +481,13 @@ def student_notebook(nb, chapter: str, *, where: str = "notebook", targets: bool
     if open_solution is not None:
         raise ExerciseFormatError(f"{where}: the solution of {open_solution} has no solution-end")
     out.metadata.pop("widgets", None)
+    if translator is not None:
+        report.language = texts.language
+        report.translated = len(translator.translated)
+        def said(block) -> str:
+            return f"teacher's cell {block.cell + 1}, {block.kind}: {block.msgid}"
+        report.untranslated = [said(b) for b in translator.untranslated]
+        report.kept = [said(b) for b in translator.translated if not _WIDE.search(b.translation)]
     problems = leaks(out) + ([] if targets else raw_myst(out))
     if problems:  # cannot happen with the code above; never hand out a notebook that leaks
         raise ExerciseFormatError(f"{where}: the student edition still contains: " + "; ".join(problems))
@@ -423,9 +528,14 @@ def chapter_notebooks(chapters: Path = CHAPTERS) -> list[Path]:
     return sorted(p for p in chapters.glob("*.ipynb") if p.is_file())
 
 
-def convert_file(src: Path, dest: Path, *, targets: bool = False) -> Report:
+def convert_file(src: Path, dest: Path, *, targets: bool = False, language: str = "en") -> Report:
     nb = nbformat.read(src, as_version=4)
-    student, report = student_notebook(nb, chapter_number(src), where=src.name, targets=targets)
+    translator = None
+    if language != "en":
+        from tools.i18n_notebooks import Translator   # the catalogs: babel, myst-parser (a repository tool)
+        translator = Translator.for_page(f"chapters/{src.stem}")
+    student, report = student_notebook(nb, chapter_number(src), where=src.name, targets=targets,
+                                       texts=LANGUAGES[language], translator=translator)
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(student, dest)
     return report
@@ -453,6 +563,23 @@ These notebooks are the book's chapters with the exercises left for you to do.
 The notebooks import `nnlib` and the checkers (`coursework`) from the folders next to them. Every notebook runs from top to
 bottom even before you have solved anything: later cells use nnlib's own implementation.
 Hand in the notebooks (the .ipynb files) as your teacher asks.
+"""
+# Added to README.md in the Chinese edition, which also gets README.zh-CN.md.
+STUDENT_README_ZH_NOTE = """
+This is the Chinese edition: the notebooks' text is in Chinese, and each exercise is headed
+"练习 N.k" (Exercise N.k). README.zh-CN.md is this README in Chinese.
+"""
+# One line per paragraph: a line break inside Chinese text shows as a space.
+STUDENT_README_ZH = """\
+# {title}：学生版
+
+这些笔记本就是本书的各章，其中的练习留给你来完成。
+
+1. 先安装一次所需的软件包（需要 Python 3.11 或更新版本）：`python -m pip install -r requirements.txt`
+2. 在这个文件夹中启动 Jupyter：`jupyter lab`
+3. 在每一章中，把你的解答写在“练习 N.k”下面的单元格里（替换 `raise NotImplementedError(...)` 这一行），运行它，然后运行紧接在它下面的检查单元格。检查单元格会显示 PASS、FAIL（附有提示）或 NOT DONE YET（尚未完成）。
+
+笔记本从旁边的文件夹导入 `nnlib` 和检查程序（`coursework`）。即使你还一道题都没有做，每个笔记本也能从头到尾运行：后面的单元格用的是 nnlib 自己的实现。请按老师的要求提交笔记本（.ipynb 文件）。
 """
 
 
@@ -498,14 +625,16 @@ def select_chapters(spec: str | None, chapters: Path = CHAPTERS) -> list[Path]:
 
 
 def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool = True,
-                  only: str | None = None) -> dict[str, Report]:
+                  only: str | None = None, language: str = "en") -> dict[str, Report]:
     """The student edition of the notebooks in ``chapters`` (those of ``only``, say "1,2": a week's
-    hand-out) into ``outdir`` (replaced if it is one)."""
+    hand-out) into ``outdir`` (replaced if it is one); ``language="zh"``: in Chinese."""
+    if language not in LANGUAGES:
+        raise ValueError(f"--language: {language!r} is not one of {', '.join(LANGUAGES)}")
     notebooks = select_chapters(only, chapters)
     _fresh_folder(outdir)
     reports = {}
     for src in notebooks:
-        reports[src.name] = convert_file(src, outdir / src.name)
+        reports[src.name] = convert_file(src, outdir / src.name, language=language)
     _copy_dirs(chapters, outdir)
     if with_nnlib:
         import nnlib
@@ -518,7 +647,12 @@ def write_edition(outdir: Path, chapters: Path = CHAPTERS, *, with_nnlib: bool =
             shutil.copy2(Path(__file__).resolve().parent / name, checkers / name)
         from tools.requirement_lists import student_requirements  # pyproject.toml's ranges (a repository tool)
         (outdir / "requirements.txt").write_text(student_requirements(), encoding="utf-8")
-        (outdir / "README.md").write_text(STUDENT_README.format(title=_book_title()), encoding="utf-8")
+        readme = STUDENT_README.format(title=_book_title())
+        if language == "zh":
+            from tools.i18n import ZH_TITLE
+            readme += STUDENT_README_ZH_NOTE
+            (outdir / "README.zh-CN.md").write_text(STUDENT_README_ZH.format(title=ZH_TITLE), encoding="utf-8")
+        (outdir / "README.md").write_text(readme, encoding="utf-8")
     return reports
 
 
@@ -762,9 +896,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these chapters, for a week's hand-out: numbers or ranges, e.g. 1,2 or 3-5")
     parser.add_argument("--no-nnlib", action="store_true",
                         help="do not copy the nnlib package, requirements.txt and a README next to the notebooks")
+    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en",
+                        help="the notebooks' language: en (default) or zh, Chinese, translated from the "
+                             "Chinese edition's catalogs (locale/zh_CN/)")
     args = parser.parse_args(argv)
     if sum(x is not None for x in (args.outdir, args.book_source, args.verify_html, args.verify_pdf)) != 1:
         parser.error("give exactly one of OUTDIR, --book-source DIR, --verify-html HTMLDIR, --verify-pdf PDF")
+    if args.language != "en" and args.outdir is None:
+        parser.error("--language goes with OUTDIR only (the Chinese student book: make student-book builds it)")
 
     for built, verify in ((args.verify_html, verify_html), (args.verify_pdf, verify_pdf)):
         if built is None:
@@ -784,17 +923,34 @@ def main(argv: list[str] | None = None) -> int:
             reports = write_book_source(args.book_source)
             outdir = args.book_source
         else:
-            reports = write_edition(args.outdir, args.chapters, with_nnlib=not args.no_nnlib, only=args.only)
+            reports = write_edition(args.outdir, args.chapters, with_nnlib=not args.no_nnlib, only=args.only,
+                                    language=args.language)
             outdir = args.outdir
-    except ValueError as exc:   # ExerciseFormatError included
+    except (ValueError, FileNotFoundError) as exc:   # ExerciseFormatError included; a missing catalog
         print(f"student_edition: {exc}", file=sys.stderr)
         return 1
     total = sum(len(r.exercises) for r in reports.values())
     for name, r in reports.items():
-        print(f"{name:28s} {len(r.exercises):2d} exercises, {r.solution_cells:2d} solution cells removed, "
-              f"{r.check_cells:2d} check cells")
+        line = (f"{name:28s} {len(r.exercises):2d} exercises, {r.solution_cells:2d} solution cells removed, "
+                f"{r.check_cells:2d} check cells")
+        if r.language != "en":
+            line += f"; {r.language}: {r.translated} of {r.translated + len(r.untranslated)} prose blocks translated"
+        print(line)
     print(f"Student edition of {len(reports)} notebooks ({total} exercises) written to {outdir}")
+    untranslated = [(name, block) for name, r in reports.items() for block in r.untranslated]
+    kept = [(name, block) for name, r in reports.items() for block in r.kept]
+    if args.language != "en":
+        print(f"Not translated (no translation in the catalog, left in English): {len(untranslated) or 'none'}")
+        for name, block in untranslated:
+            print(f"  {name}, {_short(block)}")
+        print(f"Translated as they are in English (names, no Chinese in the translation): {len(kept) or 'none'}")
+        for name, block in kept:
+            print(f"  {name}, {_short(block)}")
     return 0
+
+
+def _short(text: str, width: int = 110) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -31,13 +31,15 @@ from pathlib import Path
 import nbformat
 
 from .registry import EXERCISES
-from .student_edition import CHAPTERS, chapter_notebooks, chapter_number, find_directive, split_title
+from .student_edition import (ANSWER_PLACEHOLDER, ANSWER_PLACEHOLDER_ZH, CHAPTERS, chapter_notebooks,
+                              chapter_number, find_directive, split_title)
 
 MAX_ANSWER_CHARS = 20_000
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MARKS_FILE = "written-marks.csv"
 MARKS_HEADER = ["student_id", "label", "marks", "out of", "comment"]
-_PLACEHOLDER = "*Write your answer here.*"
+# An answer left as handed out, in the English or the Chinese student edition (--language zh).
+_PLACEHOLDERS = {ANSWER_PLACEHOLDER, ANSWER_PLACEHOLDER_ZH}
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def collect(path: Path, labels: list[str] | tuple[str, ...],
                 parts.append(text)
         else:
             continue
-        text = "\n\n".join(p.strip() for p in parts if p.strip() and p.strip() != _PLACEHOLDER)
+        text = "\n\n".join(p.strip() for p in parts if p.strip() and p.strip() not in _PLACEHOLDERS)
         answers[label] = text if len(text) <= MAX_ANSWER_CHARS else text[:MAX_ANSWER_CHARS] + "\n[... cut]"
     return answers
 
