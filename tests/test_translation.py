@@ -77,21 +77,28 @@ def _catalog(*messages: tuple[str, str]) -> Catalog:
     return catalog
 
 
+# Longer than a line: babel wraps the old English over several "#|" lines.
+LONG_OLD = ("The loss falls quickly at first, then slowly, as the steps shrink with the gradient, "
+            "and after a few hundred epochs it has almost stopped.")
+LONG_NEW = LONG_OLD.replace("quickly at first", "very quickly at first")
+
+
 def test_refresh_keeps_a_changed_message_as_fuzzy_and_a_removed_one_as_obsolete(tmp_path):
     path = tmp_path / "page.po"
-    i18n.update(_catalog(("The loss falls quickly at first.", ""), ("Gone soon.", ""), ("Kept.", "")), path)
+    i18n.update(_catalog((LONG_OLD, ""), ("Gone soon.", ""), ("Kept.", "")), path)
     catalog = read_po(path.open("rb"), locale="zh_CN")
-    catalog["The loss falls quickly at first."].string = "损失起初下降得很快。"
+    catalog[LONG_OLD].string = "损失起初下降得很快。"
     catalog["Gone soon."].string = "很快就没了。"
     catalog["Kept."].string = "保留。"
     i18n._write(catalog, path)
-    english_now = _catalog(("The loss falls very quickly at first.", ""), ("Kept.", ""), ("New.", ""))
+    english_now = _catalog((LONG_NEW, ""), ("Kept.", ""), ("New.", ""))
     i18n.update(english_now, path)
     text = path.read_text(encoding="utf-8")
     catalog = read_po(io.BytesIO(text.encode()), locale="zh_CN")
-    changed = catalog["The loss falls very quickly at first."]
+    changed = catalog[LONG_NEW]
     assert changed.fuzzy and changed.string == "损失起初下降得很快。"
-    assert '#| msgid "The loss falls quickly at first."' in text     # what changed, for the translator
+    assert '#| msgid "The loss falls quickly at first' in text     # what changed, for the translator
+    assert i18n.read(path)[LONG_NEW].previous_id == [LONG_OLD]      # read back whole, though wrapped
     assert catalog["Kept."].string == "保留。" and not catalog["Kept."].fuzzy
     assert catalog["New."].string == ""
     assert "Gone soon." in catalog.obsolete

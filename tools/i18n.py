@@ -117,10 +117,17 @@ def read(path: Path) -> Catalog:
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=LANGUAGE)
     for message in list(catalog) + list(catalog.obsolete.values()):
-        previous = [c for c in message.user_comments if c.startswith("| msgid ")]
-        if previous:
-            message.user_comments = [c for c in message.user_comments if c not in previous]
-            message.previous_id = [unescape(previous[0][len("| msgid "):])]
+        comments = message.user_comments
+        starts = [i for i, c in enumerate(comments) if c.startswith("| msgid ")]
+        if not starts:
+            continue
+        # Babel wraps a long old msgid over several "#|" lines, breaking it at spaces.
+        end = starts[0] + 1
+        while end < len(comments) and comments[end].startswith("| ") and not comments[end].startswith("| msgid"):
+            end += 1
+        quoted = " ".join([comments[starts[0]][len("| msgid "):]] + [c[2:] for c in comments[starts[0] + 1:end]])
+        message.previous_id = [unescape(quoted)]
+        message.user_comments = comments[:starts[0]] + comments[end:]
     return catalog
 
 
