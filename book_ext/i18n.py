@@ -2,21 +2,28 @@
 
 The Chinese edition (``language: zh_CN``, built by ``tools/i18n.py build``)
 is the same notebooks and pages read through the message catalogs under
-``locale/zh_CN/LC_MESSAGES/``. This extension does three things for both:
+``locale/zh_CN/LC_MESSAGES/``. For both editions this extension
 
-* Display formulas are not messages. Sphinx extracts a ``math_block`` for
-  translation unless it is marked otherwise; a formula reads the same in both
-  languages, and as a message it would only be copied by hand, and could
-  drift. Inline maths stays inside its paragraph's message, where the
-  completeness check (``tools/i18n.py check``) makes sure the translation
-  keeps it exactly.
-* Every HTML page gets a language switch: a link to the same page in the
+* keeps display formulas and glossary terms out of the messages: a formula
+  reads the same in both languages, and as a message it would only be copied
+  by hand and could drift (inline maths stays inside its paragraph's message,
+  where ``tools/i18n.py check`` makes sure the translation keeps it exactly);
+  the Chinese glossary shows each entry's terms with the Chinese first;
+* gives every HTML page a language switch: a link to the same page in the
   other edition (the English at the root of the build, the Chinese under
-  ``zh/``), with ``hreflang`` and ``lang`` so a screen reader speaks it in
-  its own language.
-* The Chinese edition's search index is segmented with jieba (Sphinx's
-  ``zh`` search language), with the glossary's Chinese terms in jieba's
-  dictionary, so that a search for 反向传播 finds the chapters that use it.
+  ``zh/``), marked with the other language (``hreflang``, ``lang``).
+
+and for the Chinese edition it
+
+* translates what Sphinx's Locale transform cannot reach: the part captions
+  of the table of contents (inserted after it ran) and the alt texts of the
+  notebooks' figures (chosen when a page is written);
+* drops the reference each translated node keeps to the one-message document
+  it was parsed in (it pickled the whole build environment into every page);
+* segments the search index with jieba (Sphinx's ``zh`` search language), with
+  the glossary's Chinese terms in jieba's dictionary, so that a search for
+  反向传播 finds the chapters that use it, and makes Sphinx's zh indexer keep
+  its Latin words in a set (a list made indexing quadratic).
 """
 
 from __future__ import annotations
@@ -210,7 +217,8 @@ def language_switch(pagename: str, language: str) -> str:
     """The HTML of the link to ``pagename`` in the other edition."""
     folder, tag, text = OTHER_EDITION["zh_CN" if str(language).startswith("zh") else "en"]
     href = "../" * pagename.count("/") + folder + pagename + ".html"
-    label = "Read this page in English" if tag == "en" else "阅读本页的中文版"
+    # The navigation's name in the page's own language; the link's text in the other one.
+    label = "阅读本页的英文版" if tag == "en" else "Read this page in Chinese"
     return (f'<nav class="language-switch" aria-label="{escape(label)}">'
             f'<a href="{escape(href)}" hreflang="{tag}" lang="{tag}">{escape(text)}</a></nav>\n')
 

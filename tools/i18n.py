@@ -20,7 +20,9 @@ captions, alt texts and part captions are.
     python tools/i18n.py build     the Chinese HTML book, strict (-W -n), into
                                    _build/html/zh/ (make book runs it); with
                                    --source/--out/--into, another book source
-                                   (make student-book builds the student book's)
+                                   (make student-book builds the student book's);
+                                   --builder latex: the LaTeX for the Chinese
+                                   PDFs (tools/build_pdf.py --language zh)
     python tools/i18n.py config    print the Chinese edition's _config.yml
 
 The API reference (chapters/api.md) stays English in both editions: it is
