@@ -49,6 +49,11 @@ OTHER_EDITION = {
 }
 
 
+def _chinese(config) -> bool:
+    """Is this build the Chinese edition?"""
+    return str(config.language).startswith("zh")
+
+
 class NotMessages(SphinxTransform):
     """Display formulas and glossary terms are not messages; the Chinese glossary puts 中文 first.
 
@@ -63,7 +68,7 @@ class NotMessages(SphinxTransform):
     def apply(self, **kwargs) -> None:
         for node in self.document.findall(nodes.math_block):
             node["translatable"] = False
-        chinese_first = str(self.config.language).startswith("zh")
+        chinese_first = _chinese(self.config)
         for glossary in self.document.findall(addnodes.glossary):
             for item in glossary.findall(nodes.definition_list_item):
                 terms = [child for child in item.children if isinstance(child, nodes.term)]
@@ -77,7 +82,9 @@ class NotMessages(SphinxTransform):
 
 
 def _page_catalog(transform: SphinxTransform):
-    """The current page's message catalog in this build's language, or None."""
+    """The current page's Chinese message catalog, or None (in the English edition, or if it has none)."""
+    if not _chinese(transform.config):
+        return None
     from sphinx.locale import init as init_locale
     from sphinx.util.i18n import docname_to_domain
 
@@ -99,8 +106,6 @@ class TranslateAltTexts(SphinxPostTransform):
     default_priority = 5
 
     def run(self, **kwargs) -> None:
-        if not str(self.config.language).startswith("zh"):
-            return
         catalog = _page_catalog(self)
         if catalog is None:
             return
@@ -121,8 +126,6 @@ class TranslatePartCaptions(SphinxTransform):
     default_priority = 101
 
     def apply(self, **kwargs) -> None:
-        if not str(self.config.language).startswith("zh"):
-            return
         catalog = _page_catalog(self)
         if catalog is None:
             return
@@ -159,7 +162,7 @@ class _TermSet(set):
 
 
 def _fast_chinese_search(app) -> None:
-    if not str(app.config.language).startswith("zh"):
+    if not _chinese(app.config):
         return
     from sphinx.search import zh
 
@@ -203,7 +206,7 @@ def glossary_terms(path: Path = GLOSSARY) -> list[str]:
 
 def _search_dictionary(app, config) -> None:
     """Chinese edition: jieba's user dictionary made from the glossary, given to Sphinx's zh search."""
-    if not str(config.language).startswith("zh"):
+    if not _chinese(config):
         return
     terms = glossary_terms()
     path = Path(app.doctreedir).parent / "jieba-glossary.txt"
