@@ -23,6 +23,8 @@ NOISE = 0.35
 # The small-model exercise's target, on fresh data drawn by the checker.
 TARGET_ACCURACY = 0.86
 MAX_PARAMETERS = 1500
+# the layers the exercise allows (a Softmax, for one, is not one of them)
+ALLOWED_LAYERS = ("Dense", "ReLU", "Tanh", "Sigmoid", "Dropout")
 HIDDEN_POINTS = 10_000
 
 
@@ -61,8 +63,8 @@ def check_l2_penalty_and_grad(l2_penalty_and_grad: Callable[..., tuple]) -> int:
     Notes
     -----
     Four cases (three hidden: three matrices of different shapes, a single
-    matrix with ``lam = 0``, a large ``lam``); the gradients are also
-    compared with central differences of the reader's own penalty. A wrong
+    matrix with ``lam = 0``, a large ``lam``); the penalty and every
+    gradient are compared with the formulas above. A wrong
     answer is compared with the classic mistakes: the factor 1/2 missing, the
     norm instead of its square, the gradient ``2 lam W``.
     """
@@ -157,7 +159,8 @@ def check_dropout_forward(dropout_forward: Callable[..., tuple]) -> int:
     ``x * mask / (1 - rate)`` (so the backward pass, ``grad * mask / (1 - rate)``,
     follows from it); on 200,000 entries the fraction dropped must be within
     0.01 of ``rate`` and the mean of ``dropout_forward(ones)`` within 0.01 of
-    1; rate 0 must give ``x`` back; the same seed must give the same mask and
+    1, and no row or column of the mask may be all kept or all dropped (one
+    draw per entry); rate 0 must give ``x`` back; the same seed must give the same mask and
     another seed another mask (the draws come from ``rng``, not NumPy's global
     generator); ``x`` must stay unchanged.
     """
@@ -200,6 +203,13 @@ def check_dropout_forward(dropout_forward: Callable[..., tuple]) -> int:
             where = [f"input: x = np.ones((1000, 200)), rate = {rate}"]
             x = np.ones((1000, 200))
             out, mask = call(x, rate, int(g_.integers(2**31)), where)
+            # one draw per entry: not one per sample (a whole row kept or dropped) or per feature
+            # (a whole column); for 200 or 1000 independent draws an all-equal line never happens
+            for axis, line in ((1, "sample (row)"), (0, "feature (column)")):
+                if 0 < mask.mean() < 1 and np.mean(np.all(mask == mask.take([0], axis=axis), axis=axis)) > 0.5:
+                    raise _Failure(f"the mask keeps or drops each {line} as a whole",
+                                   where + ["draw one value per entry, for a mask of the shape of x: "
+                                            "rng.random(x.shape) >= rate"])
             dropped = 1.0 - float(mask.mean())
             if abs(dropped - rate) > 0.01:
                 raise _Failure(f"{dropped:.3f} of the entries were dropped, expected about rate = {rate}",
@@ -247,6 +257,10 @@ def _rebuild(model: Any) -> tuple[Model, int]:
     """
     fresh = rebuilt_model(model, "the returned model")
     check_inputs(fresh, 2, 1, "the returned model")
+    other = sorted({type(layer).__name__ for layer in fresh.layers} - set(ALLOWED_LAYERS))
+    if other:
+        raise _Failure(f"the model uses {', '.join(other)}, which the exercise does not allow",
+                       [f"use only nnlib's {', '.join(ALLOWED_LAYERS)} layers"])
     if type(fresh.layers[-1]) is not Sigmoid:
         raise _Failure("the model must end with Dense(..., 1) and Sigmoid(): one probability per point",
                        [f"its layers: {', '.join(type(layer).__name__ for layer in fresh.layers)}"])
@@ -272,7 +286,7 @@ def check_small_model(train_small_model: Callable[..., Any]) -> int:
     Notes
     -----
     The returned model is not trusted: its type and its layers' types must be
-    exactly ``nnlib``'s, and a fresh model is built from the layers' sizes and
+    exactly ``nnlib``'s, and among ``ALLOWED_LAYERS``, and a fresh model is built from the layers' sizes and
     copies of their parameter arrays (see :func:`_rebuild`), so none of the
     reader's code runs while it is scored. The copy must classify at least
     ``TARGET_ACCURACY`` (86 %) of 10,000 fresh points drawn from the same

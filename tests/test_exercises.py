@@ -659,6 +659,229 @@ def test_confusion_matrix_wrong_answers(capsys):
                     capsys=capsys), label, "the counts, not the fractions")
 
 
+# chapters 10 and 11: weight decay, dropout, standardising, gradient norms ---------------------------------------
+def _squares(weights):
+    return sum(float(np.sum(W * W)) for W in weights)
+
+
+def test_l2_penalty_wrong_answers(capsys):
+    label, check = "ex-10-l2-penalty", ex.check_l2_penalty_and_grad
+    assert_fail(run(check, lambda ws, lam: (0.0, [np.zeros_like(W) for W in ws]), capsys=capsys), label,
+                "wrong penalty on the first example", "expected penalty = 0.7625", "got      penalty = 0")
+    assert_fail(run(check, lambda ws, lam: 0.5 * lam * _squares(ws), capsys=capsys), label,
+                "must return a pair (penalty, grads), got a float")
+    assert_fail(run(check, lambda ws, lam: ([0.5 * lam * np.sum(W * W) for W in ws], [lam * W for W in ws]),
+                    capsys=capsys), label, "the penalty has shape (2,) on the first example",
+                "add up the squares of every matrix into one number")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * _squares(ws), np.concatenate([(lam * W).ravel() for W in ws])),
+                    capsys=capsys), label, "grads must be a list of 2 arrays, one per matrix, got a ndarray")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * _squares(ws), [lam * ws[0]]), capsys=capsys), label,
+                "grads must be a list of 2 arrays, one per matrix, got 1 arrays")
+    # off by a factor 2 either way: the 1/2 forgotten in the penalty, or a 2 too many or too few in the gradient
+    assert_fail(run(check, lambda ws, lam: (lam * _squares(ws), [lam * W for W in ws]), capsys=capsys), label,
+                "wrong penalty on the first example", "got      penalty = 1.525",
+                "twice the expected value: the penalty is (lam / 2) * sum of squares")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * _squares(ws), [2 * lam * W for W in ws]), capsys=capsys),
+                label, "wrong values of grads[0] on the first example", "is lam * W, not 2 lam W")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * _squares(ws), [0.5 * lam * W for W in ws]), capsys=capsys),
+                label, "wrong values of grads[0]", "the 2 of the square cancels the 1/2")
+    # the classic mistakes: the norm instead of its square, the entries not squared, the mean instead of the
+    # sum, the decayed weight W - lr * lam * W (with lr = 1) returned as the gradient
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * sum(np.linalg.norm(W) for W in ws), [lam * W for W in ws]),
+                    capsys=capsys), label, "that is the norm, not its square")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * sum(np.sum(W) for W in ws), [lam * W for W in ws]),
+                    capsys=capsys), label, "the entries are summed without squaring them")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * sum(np.mean(W * W) for W in ws), [lam * W for W in ws]),
+                    capsys=capsys), label, "wrong penalty on the first example", "got      penalty = 0.315625")
+    assert_fail(run(check, lambda ws, lam: (0.5 * lam * _squares(ws), [W * (1 - lam) for W in ws]), capsys=capsys),
+                label, "that is the decayed weight after a step, not the gradient lam * W")
+
+    def in_place(ws, lam):
+        penalty = 0.5 * lam * _squares(ws)
+        for W in ws:
+            W *= lam
+        return penalty, ws
+
+    assert_fail(run(check, in_place, capsys=capsys), label, "modified the weights it was given; return new arrays")
+
+
+def _keep(x, rate, rng):
+    return (rng.random(x.shape) < 1.0 - rate).astype(float)
+
+
+def _dropout(output=lambda x, mask, rate: x * mask / (1.0 - rate), draw=_keep):
+    """A dropout_forward variant: the mask from ``draw(x, rate, rng)``, the output ``output(x, mask, rate)``."""
+
+    def dropout_forward(x, rate, rng):
+        mask = draw(x, rate, rng)
+        return output(x, mask, rate), mask
+
+    return dropout_forward
+
+
+def test_dropout_forward_wrong_answers(capsys):
+    label, check = "ex-10-dropout-forward", ex.check_dropout_forward
+    assert_fail(run(check, lambda x, rate, rng: x * _keep(x, rate, rng) / (1 - rate), capsys=capsys), label,
+                "must return a pair (output, mask), got a ndarray")
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: (rng.random(x.shape[-1]) < 1 - rate).astype(float)),
+                    capsys=capsys), label, "the mask has shape (3,), expected (4, 3), the shape of x")
+    # the rescaling: forgotten (plain dropout), the evaluation-time factor 1 - rate used instead, rate for 1 - rate
+    assert_fail(run(check, _dropout(lambda x, mask, rate: x * mask), capsys=capsys), label,
+                "wrong values of the output", "must be divided by 1 - rate (inverted dropout)")
+    assert_fail(run(check, _dropout(lambda x, mask, rate: x * mask * (1 - rate)), capsys=capsys), label,
+                "divide by 1 - rate, do not multiply")
+    assert_fail(run(check, _dropout(lambda x, mask, rate: x * mask / rate), capsys=capsys), label,
+                "x of shape (7,), rate = 0.2", "every value is 4 times the expected one")
+    assert_fail(run(check, _dropout(lambda x, mask, rate: x * mask,
+                                    draw=lambda x, rate, rng: _keep(x, rate, rng) / (1 - rate)), capsys=capsys), label,
+                "the mask must hold only 0 (dropped) and 1 (kept)", "not the mask already divided by (1 - rate)")
+    # the mask: 1 where dropped, rate taken as the probability to keep, nothing ever dropped
+    assert_fail(run(check, _dropout(lambda x, mask, rate: x * (1 - mask) / (1 - rate)), capsys=capsys), label,
+                "the mask is 1 where an entry is KEPT")
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: (rng.random(x.shape) < rate).astype(float)),
+                    capsys=capsys), label, "0.700 of the entries were dropped, expected about rate = 0.3")
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: np.ones_like(x)), capsys=capsys), label,
+                "0.000 of the entries were dropped")
+    # one draw per sample (whole rows kept or dropped) or per feature (whole columns), broadcast
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: (rng.random(x.shape[:1] + (1,) * (x.ndim - 1))
+                                                               < 1 - rate) * np.ones_like(x)), capsys=capsys),
+                label, "the mask keeps or drops each sample (row) as a whole", "one value per entry")
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: (rng.random(x.shape[-1]) < 1 - rate) * np.ones_like(x)),
+                    capsys=capsys), label, "the mask keeps or drops each feature (column) as a whole")
+    # the draws: NumPy's global generator, or a new generator with a fixed seed
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: (np.random.random(x.shape) < 1 - rate).astype(float)),
+                    capsys=capsys), label, "two generators with the same seed gave different masks",
+                "not from np.random")
+    assert_fail(run(check, _dropout(draw=lambda x, rate, rng: _keep(x, rate, np.random.default_rng(0))),
+                    capsys=capsys), label, "generators with different seeds gave the same mask")
+
+    def in_place(x, rate, rng):
+        mask = _keep(x, rate, rng)
+        x *= mask / (1 - rate)
+        return x, mask
+
+    assert_fail(run(check, in_place, capsys=capsys), label, "modified its input x in place")
+
+
+def _nonzero(std):
+    return np.where(std > 0, std, 1.0)
+
+
+def _standardize(mean=lambda X: X.mean(axis=0), std=lambda X: _nonzero(X.std(axis=0)), own_test_statistics=False):
+    """A standardize variant: ``mean(X)`` and ``std(X)`` of the training set (or of each set) scale both sets."""
+
+    def standardize(X_train, X_test):
+        m, s = mean(X_train), std(X_train)
+        m_test, s_test = (mean(X_test), std(X_test)) if own_test_statistics else (m, s)
+        return (X_train - m) / s, (X_test - m_test) / s_test, m, s
+
+    return standardize
+
+
+def test_standardize_wrong_answers(capsys):
+    label, check = "ex-11-standardize", ex.check_standardize
+    assert_fail(run(check, lambda X_train, X_test: _standardize()(X_train, X_test)[:2], capsys=capsys), label,
+                "returned a tuple of length 2 on a small example", "expected a tuple (X_train_s, X_test_s, mean, std)")
+    # the classic mistake: the test set scaled with its own statistics (or both sets with the pooled ones)
+    assert_fail(run(check, _standardize(own_test_statistics=True), capsys=capsys), label,
+                "wrong values of X_test_s on a small example", "scaled with its own mean and standard deviation")
+
+    def pooled(X_train, X_test):
+        both = np.vstack([X_train, X_test])
+        m, s = both.mean(axis=0), _nonzero(both.std(axis=0))
+        return (X_train - m) / s, (X_test - m) / s, m, s
+
+    assert_fail(run(check, pooled, capsys=capsys), label, "wrong values of X_train_s on a small example")
+    # a constant feature: divided by its standard deviation 0 (even with the warning silenced), by 0 + eps,
+    # or replaced by 1 for the scaling but returned as 0
+    assert_fail(run(check, _standardize(std=lambda X: X.std(axis=0)), capsys=capsys), label,
+                "caused a warning: RuntimeWarning: invalid value encountered in divide", "[2. 5.]",
+                "has standard deviation 0: divide by 1 instead")
+
+    def silenced(X_train, X_test):
+        m, s = X_train.mean(axis=0), X_train.std(axis=0)
+        with np.errstate(all="ignore"):
+            return np.nan_to_num((X_train - m) / s), np.nan_to_num((X_test - m) / s), m, _nonzero(s)
+
+    assert_fail(run(check, silenced, capsys=capsys), label, "caused a warning: RuntimeWarning")
+    assert_fail(run(check, _standardize(std=lambda X: X.std(axis=0) + 1e-8), capsys=capsys), label,
+                "wrong values of X_test_s on a constant feature", "1.0000e+08")
+
+    def zero_std_returned(X_train, X_test):
+        m, s = X_train.mean(axis=0), X_train.std(axis=0)
+        return (X_train - m) / _nonzero(s), (X_test - m) / _nonzero(s), m, s
+
+    assert_fail(run(check, zero_std_returned, capsys=capsys), label, "wrong values of std on a constant feature",
+                "a standard deviation of 0 must be replaced by 1")
+    # the statistics: ddof=1, one mean and standard deviation for the whole array
+    assert_fail(run(check, _standardize(std=lambda X: _nonzero(X.std(axis=0, ddof=1))), capsys=capsys), label,
+                "wrong values of X_train_s on a small example", "the standard deviation with ddof=1")
+    assert_fail(run(check, _standardize(mean=lambda X: X.mean(), std=lambda X: X.std()), capsys=capsys), label,
+                "wrong values of X_train_s on a small example")
+
+    def in_place(X_train, X_test):
+        m, s = X_train.mean(axis=0), _nonzero(X_train.std(axis=0))
+        X_train -= m
+        X_train /= s
+        return X_train, (X_test - m) / s, m, s
+
+    assert_fail(run(check, in_place, capsys=capsys), label, "modified its input X_train in place")
+
+    def scaler(X_train, X_test):
+        from sklearn.preprocessing import StandardScaler
+        fitted = StandardScaler().fit(X_train)
+        return fitted.transform(X_train), fitted.transform(X_test), fitted.mean_, fitted.scale_
+
+    assert_fail(run(check, scaler, capsys=capsys), label, "calls sklearn.preprocessing.StandardScaler")
+
+
+def _norms(value, *, fresh_gradients=True):
+    """A layer_gradient_norms variant: ``value(layer)`` for every Dense layer, after computing the gradients."""
+
+    def layer_gradient_norms(model, X, y, loss):
+        if fresh_gradients:
+            model.compute_gradients(X, y, loss)
+        return [float(value(layer)) for layer in model.layers if isinstance(layer, Dense)]
+
+    return layer_gradient_norms
+
+
+def test_gradient_norms_wrong_answers(capsys):
+    label, check = "ex-11-gradient-norms", ex.check_layer_gradient_norms
+    frobenius = lambda layer: np.sqrt(np.sum(layer.grads["W"] ** 2))  # noqa: E731
+    assert_fail(run(check, lambda model, X, y, loss: sum(_norms(frobenius)(model, X, y, loss)), capsys=capsys), label,
+                "the gradient norms has shape () on a 2-4-1 sigmoid network", "one number per Dense layer: 2 of them")
+
+    def every_layer(model, X, y, loss):
+        model.compute_gradients(X, y, loss)
+        return [float(frobenius(layer)) if isinstance(layer, Dense) else 0.0 for layer in model.layers]
+
+    assert_fail(run(check, every_layer, capsys=capsys), label, "has shape (4,)", "activation layers have no weights")
+    # the classic mistakes: squared norms, the biases included, the wrong array, the wrong summary
+    assert_fail(run(check, _norms(lambda layer: np.sum(layer.grads["W"] ** 2)), capsys=capsys), label,
+                "wrong values of the gradient norms", "those are the squared norms")
+    assert_fail(run(check, _norms(lambda layer: np.sqrt(np.sum(layer.grads["W"] ** 2) + np.sum(layer.grads["b"] ** 2))),
+                    capsys=capsys), label, "the biases are included: the norm of dW alone")
+    assert_fail(run(check, _norms(lambda layer: np.linalg.norm(layer.grads["b"])), capsys=capsys), label,
+                "norms of the bias gradients")
+    assert_fail(run(check, _norms(lambda layer: np.linalg.norm(layer.params["W"])), capsys=capsys), label,
+                "the norms of the weights themselves")
+    assert_fail(run(check, _norms(lambda layer: np.mean(np.abs(layer.grads["W"]))), capsys=capsys), label,
+                "that is the mean absolute gradient")
+    # the order (output layer first, as backpropagation visits them), and gradients never computed
+    assert_fail(run(check, lambda model, X, y, loss: _norms(frobenius)(model, X, y, loss)[::-1], capsys=capsys),
+                label, "wrong values of the gradient norms", "expected = [0.0561 0.2858]", "got      = [0.2858 0.0561]")
+    assert_fail(run(check, _norms(frobenius, fresh_gradients=False), capsys=capsys), label,
+                "every value you returned is the same")
+
+    def after_a_step(model, X, y, loss):   # fit moves the weights: the norms of another model
+        model.fit(X, y, loss=loss, optimizer=SGD(lr=0.1), epochs=1, batch_size=len(X))
+        return _norms(frobenius)(model, X, y, loss)
+
+    assert_fail(run(check, after_a_step, capsys=capsys), label, "wrong values of the gradient norms",
+                "expected = [0.0561 0.2858]")
+
+
 # -- experiment exercises: the target is measured on the checker's own data ------------------------------------
 def _neuron_trained_by(lr, epochs):
     def fit_neuron(X, y):
@@ -1168,3 +1391,94 @@ def test_save_small_experiment(capsys, tmp_path):
     out = run(ex.check_save_small, lambda model, path: None, capsys=capsys)
     assert_fail(out, label, "wrote no file")
     assert "nnlib-exercise-" not in out
+
+
+def _moons_model(hidden, epochs=0, output=Sigmoid):
+    """A train_small_model variant: a ReLU network ending with ``output``, trained with Adam for ``epochs`` epochs."""
+
+    def train_small_model(X_train, y_train, X_val, y_val):
+        layers, n_in = [], 2
+        for i, width in enumerate(hidden):
+            layers += [Dense(n_in, width, init="he", rng=i), ReLU()]
+            n_in = width
+        model = Model(layers + [Dense(n_in, 1, rng=9)] + ([output()] if output else []))
+        if epochs:
+            model.fit(X_train, y_train, loss="binary_crossentropy", optimizer=nnlib.Adam(lr=0.01), epochs=epochs, rng=0)
+        return model
+
+    return train_small_model
+
+
+def test_small_model_measures_the_target(capsys):
+    label, check = "ex-10-small-model", ex.check_small_model
+    # too many parameters (the limit is checked before any prediction, so these need no real training):
+    # the chapter's plain network, and 2-37-37-1, whose 1,480 weights fit but whose 75 biases count too
+    assert_fail(run(check, _moons_model([100, 100], epochs=1), capsys=capsys), label,
+                "the model has 10501 parameters, more than the 1500 allowed", "fewer or narrower layers")
+    assert_fail(run(check, _moons_model([37, 37]), capsys=capsys), label, "the model has 1555 parameters")
+    # below the target: a single neuron (a straight boundary), and 2-32-32-1 trained without regularisation
+    assert_fail(run(check, _moons_model([], epochs=300), capsys=capsys), label,
+                "correctly, below the target of 86%", "it has 3 parameters")
+    assert_fail(run(check, _moons_model([32, 32], epochs=300), capsys=capsys), label,
+                "of 10000 fresh points correctly, below the target of 86%", "it has 1185 parameters",
+                "choose its size and regularisation on the validation data")
+    # not one probability per point
+    assert_fail(run(check, _moons_model([16], output=None), capsys=capsys), label,
+                "must end with Dense(..., 1) and Sigmoid()", "its layers: Dense, ReLU, Dense")
+    assert_fail(run(check, lambda *data: Model([Dense(2, 16, rng=0), ReLU(), Dense(16, 2, rng=1), nnlib.Softmax()]),
+                    capsys=capsys), label, "maps 2 inputs to 2 outputs")
+    # a layer the exercise does not allow, inside an otherwise valid model
+    assert_fail(run(check, lambda *data: Model([Dense(2, 8, rng=0), ReLU(), Dense(8, 8, rng=1), nnlib.Softmax(),
+                                                Dense(8, 1, rng=2), Sigmoid()]), capsys=capsys), label,
+                "the model uses Softmax, which the exercise does not allow", "use only nnlib's Dense, ReLU")
+
+    # not the model: what fit returns, the predictions, nothing; a model whose training diverged
+    def history(X_train, y_train, X_val, y_val):
+        model = Model([Dense(2, 1, rng=0), Sigmoid()])
+        return model.fit(X_train, y_train, loss="binary_crossentropy", optimizer=SGD(lr=0.5), epochs=1)
+
+    assert_fail(run(check, history, capsys=capsys), label, "must be an nnlib Model, got History")
+    assert_fail(run(check, lambda *data: _moons_model([4])(*data).predict(data[2]), capsys=capsys), label,
+                "must be an nnlib Model, got ndarray")
+    assert_fail(run(check, lambda *data: None, capsys=capsys), label, "must be an nnlib Model, got NoneType")
+
+    def diverged(*data):
+        model = _moons_model([4])(*data)
+        model.layers[0].params["W"][0, 0] = np.nan
+        return model
+
+    assert_fail(run(check, diverged, capsys=capsys), label, "layer 0's W holds NaN or infinity")
+
+
+def _recipe(mean=lambda X: X.mean(axis=0), std=lambda X: X.std(axis=0), lr=0.5):
+    return lambda X_train, y_train: {"mean": mean(X_train), "std": std(X_train), "lr": lr}
+
+
+def test_scaling_recipe_is_trained_by_the_checker(capsys):
+    label, check = "ex-11-scaling-recipe", ex.check_scaling_recipe
+    for answer, fragment in [
+        (lambda X, y: (X.mean(axis=0), X.std(axis=0), 0.5), "returned a tuple"),
+        (lambda X, y: {"mu": X.mean(axis=0), "sigma": X.std(axis=0), "lr": 0.5},
+         "returned a dict with keys ['lr', 'mu', 'sigma']"),
+        (_recipe(std=lambda X: X.std()), "std has shape () on the data set of the exercise (seed 11); expected (2,)"),
+        (_recipe(mean=lambda X: X.mean(axis=0, keepdims=True)), "mean has shape (1, 2)"),
+        (_recipe(std=lambda X: np.array([X[:, 0].std(), 0.0])), "std must be positive"),
+        (_recipe(lr="0.5"), "lr is a str"),
+        (_recipe(lr=0.0), "choose a learning rate between 0 and 100"),
+        (_recipe(lr=200.0), "lr = 200"),
+    ]:
+        assert_fail(run(check, answer, capsys=capsys), label, fragment)
+    # no scaling, or only half of it: the second feature still dominates
+    for answer, fragment in [
+        (_recipe(mean=lambda X: np.zeros(2), std=lambda X: np.ones(2)), "mean = [0.0, 0.0], std = [1.0, 1.0]"),
+        (_recipe(std=lambda X: np.ones(2)), "std = [1.0, 1.0]"),
+        (_recipe(mean=lambda X: np.zeros(2)), "mean = [0.0, 0.0], std = [0.8659, 53.8807]"),
+        (_recipe(std=lambda X: X.var(axis=0)), "std = [0.7499, 2903.1262]"),
+    ]:
+        assert_fail(run(check, answer, capsys=capsys), label, "after 10 epochs on the data set of the exercise",
+                    "below 90%", fragment, "on the same scale")
+    # well scaled, but a learning rate far outside the window of the chapter's sweep
+    for lr in (0.001, 50.0):
+        assert_fail(run(check, _recipe(lr=lr), capsys=capsys), label, "after 10 epochs on the data set of the exercise",
+                    "below 90%", f"lr = {lr:g}, mean = [0.4739, 324.5861], std = [0.8659, 53.8807]",
+                    "Is the learning rate in the window of the chapter's sweep?")
