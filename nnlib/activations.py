@@ -101,8 +101,9 @@ class ReLU(Activation):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._mask = x > 0
         # max(x, 0) against an array of zeros, kept for batches of this shape:
-        # NumPy's vectorised maximum needs two arrays, and at batch sizes this
-        # is about 3x faster than np.maximum(x, 0.0). Large inputs (predicting
+        # NumPy's loop for two arrays of one shape beats the one that broadcasts
+        # a scalar: at batch sizes this is 1.2 to 1.5 times faster than
+        # np.maximum(x, 0.0) (NumPy 2.4). Large inputs (predicting
         # on a whole data set) use the scalar, so no big array is kept.
         if x.size > _CACHE_LIMIT:
             return np.maximum(x, 0.0)
