@@ -13,7 +13,8 @@ For every HTML page of the book this checks that the page
   * starts with every exercise solution collapsed, and opens it on a click,
   * breaks no rule of WCAG 2 (2.0, 2.1 and 2.2, levels A and AA) that axe-core
     checks, in the theme's light mode, with hidden code cells and solutions
-    unfolded (test_page_has_no_accessibility_violation);
+    unfolded (each page is opened once for all of these: TestEnglishPages,
+    TestChinesePages);
 and, across the book: that no page or stylesheet loads anything from another host,
 that MathJax is served by the book itself, that the API reference covers every
 public name of nnlib, that the book has solutions and every one is a dropdown,
@@ -187,9 +188,8 @@ _IMAGES_JS = """async () => {
 }"""
 
 
-@pytest.mark.parametrize("path", PAGES or ["(no built book)"])
-def test_page(visit, path):
-    v = visit(path)
+def _page_problems(v: Visit, path: str) -> list[str]:
+    """What is wrong with one opened page, but for accessibility (below)."""
     page = v.page
     problems: list[str] = []
 
@@ -241,8 +241,7 @@ def test_page(visit, path):
     if notebook:
         problems += _notebook_download(page)
     problems += _solutions_collapsed_until_clicked(page)
-
-    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
+    return problems
 
 
 # axe-core (tools/install_static.sh installs it from the npm registry; the book does
@@ -268,16 +267,10 @@ _AXE_RUN_JS = """async tags => {
 }"""
 
 
-@pytest.mark.parametrize("path", PAGES or ["(no built book)"])
-def test_page_has_no_accessibility_violation(visit, path):
-    """axe-core finds no violation of WCAG 2 levels A and AA on the page as it is drawn
-    (formulas typeset, the theme's light mode, 1280 pixels wide), with everything
-    foldable unfolded. The failure lists each rule broken, with a few of the
-    elements that break it and what to change."""
-    if not AXE_JS.is_file():
-        pytest.skip(f"axe-core not found at {AXE_JS}: run tools/install_static.sh (`make test` does), "
-                    "or set AXE_JS=/path/to/axe.min.js")
-    page = visit(path).page
+def _axe_violations(page) -> tuple[str, list[str]]:
+    """axe-core's version and its report of the page's violations of WCAG 2 levels A and AA, as it
+    is drawn (formulas typeset, the theme's light mode, 1280 pixels wide), with everything foldable
+    unfolded: each rule broken, with a few of the elements that break it and what to change."""
     assert page.evaluate(_UNFOLD_JS) == 0, "a solution still folded after a click on its title"
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate(_AXE_RUN_JS, AXE_TAGS)
@@ -292,10 +285,40 @@ def test_page_has_no_accessibility_violation(visit, path):
                 report.append(f"      {summary[:300]}")
         if len(v["nodes"]) > 4:
             report.append(f"    ... and {len(v['nodes']) - 4} more")
+    return result["version"], report
+
+
+def _check_page(visit, path: str) -> None:
+    """The checks of one page, then axe-core on the same page (one load for both)."""
+    v = visit(path)
+    problems = _page_problems(v, path)
+    assert not problems, f"{path}:\n  " + "\n  ".join(problems)
+    if not AXE_JS.is_file():
+        pytest.skip(f"axe-core not found at {AXE_JS}: run tools/install_static.sh (`make test` does), "
+                    "or set AXE_JS=/path/to/axe.min.js")
+    version, report = _axe_violations(v.page)
     if report:
-        n = len(result["violations"])
+        n = sum(1 for line in report if not line.startswith(" "))
         pytest.fail(f"{path}: {n} rule{'s' * (n != 1)} of WCAG 2 A/AA violated "
-                    f"(axe-core {result['version']}):\n  " + "\n  ".join(report), pytrace=False)
+                    f"(axe-core {version}):\n  " + "\n  ".join(report), pytrace=False)
+
+
+# Each page once, in two classes: `pytest -n auto --dist loadscope` runs a class on one
+# worker, so the English and the Chinese pages are opened side by side.
+ENGLISH_PAGES = [p for p in PAGES if not p.startswith("zh/")]
+CHINESE_PAGES = [p for p in PAGES if p.startswith("zh/")]
+
+
+class TestEnglishPages:
+    @pytest.mark.parametrize("path", ENGLISH_PAGES or ["(no built book)"])
+    def test_page(self, visit, path):
+        _check_page(visit, path)
+
+
+class TestChinesePages:
+    @pytest.mark.parametrize("path", CHINESE_PAGES or ["(no built book)"])
+    def test_page(self, visit, path):
+        _check_page(visit, path)
 
 
 def _notebook_download(page) -> list[str]:
@@ -394,7 +417,7 @@ def test_no_external_resources_in_html():
 
 
 def test_the_book_does_not_ship_axe_core():
-    """axe-core is for the tests (test_page_has_no_accessibility_violation): no copy in the build."""
+    """axe-core is for the tests (_check_page): no copy in the build."""
     _needs_book()
     copies = [p.relative_to(HTML).as_posix() for p in HTML.rglob("axe*.js")]
     assert not copies, f"axe-core is in the built book: {copies}"

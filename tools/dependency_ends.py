@@ -17,8 +17,9 @@ requirements.txt installs (nnlib, editable, with those groups):
 The Python versions are pyproject.toml's "Programming Language :: Python ::
 3.x" classifiers; the interpreters come from PATH or pyenv (nothing is
 downloaded). Each environment then runs the unit tests and strict nbval over
-every notebook (the browser test, the PDF test, the forced BLAS kernels and
-nbgrader's round trip run in `make test`). Both run at once, one core each; the tool prints the versions
+every notebook (the browser test, the PDF test, the forced BLAS kernels,
+nbgrader's round trip and the coursework tests that run whole classes of
+notebooks in the sandbox run in `make test`). Both run at once, one core each; the tool prints the versions
 it tested, a line per environment and, for a failure, the end of its log
 (the whole log is in .venv-ends/<end>/pytest.log).
 """
@@ -44,7 +45,16 @@ SHOWN = ("numpy", "scikit-learn", "matplotlib", "jupyter-book", "sphinx", "ipyke
 PYTEST = ["-m", "pytest", "tests", "chapters", "-q", "-p", "no:xdist",
           "--ignore", "tests/test_browser.py", "--ignore", "tests/test_pdf.py", "--ignore", "tests/test_portability.py",
           # nbgrader's round trip runs nbgrader from its own environment, not these
-          "--deselect", "tests/test_nbgrader.py::test_round_trip_chapter_1"]
+          "--deselect", "tests/test_nbgrader.py::test_round_trip_chapter_1",
+          # Whole classes of notebooks run in the sandbox, and every student notebook run once more:
+          # minutes each, and what they add to the notebooks' own runs (above: strict nbval) is the
+          # sandbox's limits and the grading, which do not depend on these versions. `make test` runs
+          # them; the checker's smaller tests run here.
+          "--ignore", "tests/test_hostile_submissions.py",
+          "--deselect", "tests/test_check_submissions.py::test_an_honest_class_gets_the_verdicts_of_its_answers",
+          "--deselect", "tests/test_check_submissions.py::test_the_gradebook_the_feedback_and_the_written_answers_of_a_class",
+          "--deselect", "tests/test_check_submissions.py::test_limits_are_suggested_from_a_run_of_the_teachers_notebooks",
+          "--deselect", "tests/test_student_edition.py::test_student_notebooks_run_and_every_check_says_not_done_yet"]
 
 
 def tested_pythons() -> list[tuple[int, int]]:
