@@ -2,7 +2,7 @@
 # make test   run the whole test suite: nnlib's tests, strict nbval on every notebook, strict book build
 # make lab    open the notebooks in JupyterLab
 # make notebooks   re-execute every notebook from a fresh kernel and store its outputs
-# make test-ends   the tests at the lowest and the newest versions the ranges allow (CI runs it)
+# make test-ends   the tests at the lowest and the newest versions the ranges allow, under two other CPUs' kernels (CI runs it)
 # make kernels     show which notebook outputs differ between CPUs (BLAS kernels), NB=one.ipynb
 # make mutation   mutation testing of nnlib against its unit tests, with the score (not in CI)
 # make bench  measure nnlib against scikit-learn, a naive implementation and bare NumPy
@@ -98,7 +98,9 @@ kernels: $(STAMP)
 
 # Both ends of the version ranges: the lowest versions pyproject.toml allows
 # on the oldest Python the project supports, the newest on the newest; each
-# runs the unit tests and strict nbval (tools/dependency_ends.py). CI runs it.
+# runs the unit tests and strict nbval (tools/dependency_ends.py), the lowest
+# under the generic x86-64 CPU's BLAS kernel, the newest under the AVX2 one
+# (`make test` runs this CPU's own). CI runs it.
 test-ends: $(STAMP)
 	$(PY) tools/dependency_ends.py
 

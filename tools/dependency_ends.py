@@ -17,9 +17,16 @@ requirements.txt installs (nnlib, editable, with those groups):
 The Python versions are pyproject.toml's "Programming Language :: Python ::
 3.x" classifiers; the interpreters come from PATH or pyenv (nothing is
 downloaded). Each environment then runs the unit tests and strict nbval over
-every notebook (the browser test, the PDF test, the forced BLAS kernels,
-nbgrader's round trip and the coursework tests that run whole classes of
-notebooks in the sandbox run in `make test`). Both run at once, one core each; the tool prints the versions
+every notebook (the browser test, the PDF test, nbgrader's round trip and the
+coursework tests that run whole classes of notebooks in the sandbox run in
+`make test`).
+
+Each end also runs on another kind of CPU than this one (tools/kernel_check.py):
+the lowest end with the generic x86-64 BLAS kernel and SIMD loops (Prescott), the
+newest with the AVX2 ones (Haswell), while `make test` runs the native ones. So
+strict nbval proves the stored outputs under three kernels and at both ends of
+the ranges in one pass per environment. Where a kernel cannot be forced (another
+architecture, another BLAS) the end runs natively and says why. Both run at once, one core each; the tool prints the versions
 it tested, a line per environment and, for a failure, the end of its log
 (the whole log is in .venv-ends/<end>/pytest.log).
 """
@@ -37,13 +44,19 @@ import time
 import tomllib
 from pathlib import Path
 
+if not __package__:  # run as `python tools/dependency_ends.py`: the repository's folders are packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools import kernel_check as kc  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ROOT / ".venv-ends"
 # What the notebooks and tests import, reported for each environment.
 SHOWN = ("numpy", "scikit-learn", "matplotlib", "jupyter-book", "sphinx", "ipykernel", "nbclient",
          "nbval", "pytest")
+# The CPU each end simulates (tools/kernel_check.py's TEST_MACHINES).
+KERNELS = dict(zip(("lowest", "newest"), kc.TEST_MACHINES))
 PYTEST = ["-m", "pytest", "tests", "chapters", "-q", "-p", "no:xdist",
-          "--ignore", "tests/test_browser.py", "--ignore", "tests/test_pdf.py", "--ignore", "tests/test_portability.py",
+          "--ignore", "tests/test_browser.py", "--ignore", "tests/test_pdf.py",
           # nbgrader's round trip runs nbgrader from its own environment, not these
           "--deselect", "tests/test_nbgrader.py::test_round_trip_chapter_1",
           # Whole classes of notebooks run in the sandbox, and every student notebook run once more:
@@ -113,6 +126,21 @@ def build(end: str, python: str) -> Path:
     return env_dir
 
 
+def kernel_env(end: str, python: str) -> tuple[dict, str]:
+    """The environment variables that make ``python`` compute as the CPU of ``end`` does, and a
+    description; this CPU's own kernel (and why) where that one cannot be forced."""
+    native = kc.probe(kc.base_env(), python)
+    machine = kc.MACHINES[KERNELS[end]]
+    reason = kc.why_not(machine, native)
+    if reason:
+        return kc.base_env(), f"this CPU's own kernel ({machine.describe()} not forced: {reason})"
+    env = kc.machine_env(machine, native)
+    chosen = kc.probe(env, python)["blas"]["architecture"]
+    if chosen not in machine.reports:
+        raise SystemExit(f"{end}: OpenBLAS chose the {chosen} kernel instead of {machine.coretype}")
+    return env, f"the kernel of {machine.describe()}"
+
+
 def versions(env_dir: Path) -> dict[str, str]:
     out = subprocess.run([uv(), "pip", "freeze", "--python", str(env_dir / "bin" / "python")],
                          capture_output=True, text=True, check=True).stdout
@@ -141,10 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         env_dir = build(end, python)
         pins = versions(env_dir)
+        env, kernel = kernel_env(end, str(env_dir / "bin" / "python"))
         print(f"{end}: Python {got[0]}.{got[1]}, installed in {time.perf_counter() - start:.0f} s: "
-              + ", ".join(f"{name} {pins[name]}" for name in SHOWN if name in pins), flush=True)
+              + ", ".join(f"{name} {pins[name]}" for name in SHOWN if name in pins) + f"; runs under {kernel}",
+              flush=True)
         log = (env_dir / "pytest.log").open("w", encoding="utf-8")
-        runs[end] = (subprocess.Popen([str(env_dir / "bin" / "python"), *PYTEST], cwd=ROOT, stdout=log,
+        runs[end] = (subprocess.Popen([str(env_dir / "bin" / "python"), *PYTEST], cwd=ROOT, env=env, stdout=log,
                                       stderr=subprocess.STDOUT), log, time.perf_counter())
     failed = []
     for end, (proc, log, start) in runs.items():

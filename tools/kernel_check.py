@@ -81,8 +81,9 @@ MACHINES = {m.name: m for m in (
     Machine("SkylakeX", "SkylakeX", ("SkylakeX",), frozenset(_SKX),
             ("AVX512F", "AVX512CD", "AVX512VL", "AVX512BW", "AVX512DQ")),
 )}
-# The two that `make test` runs besides the native one: every x86-64 CPU of
-# the last 15 years can run both, and they bracket what readers' CPUs get.
+# The two that CI runs besides the native one (`make test-ends` runs strict nbval
+# at the lowest versions under the first, at the newest under the second): every
+# x86-64 CPU of the last 15 years can run both, and they bracket what readers' CPUs get.
 TEST_MACHINES = ("Prescott", "Haswell")
 
 _PROBE = """
@@ -99,9 +100,11 @@ print(json.dumps({"numpy": np.__version__, "features": sorted(k for k, v in m.__
 """
 
 
-def probe(env: dict | None = None) -> dict:
-    """NumPy's CPU features and dispatch targets, and the BLAS it loaded, seen by a new interpreter."""
-    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True)
+def probe(env: dict | None = None, python: str | None = None) -> dict:
+    """NumPy's CPU features and dispatch targets, and the BLAS it loaded, seen by a new interpreter
+    (``python``, by default this one)."""
+    out = subprocess.run([python or sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
