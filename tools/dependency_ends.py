@@ -17,18 +17,20 @@ requirements.txt installs (nnlib, editable, with those groups):
 The Python versions are pyproject.toml's "Programming Language :: Python ::
 3.x" classifiers; the interpreters come from PATH or pyenv (nothing is
 downloaded). Each environment then runs the unit tests and strict nbval over
-every notebook (the browser test, the PDF test, nbgrader's round trip and the
-coursework tests that run whole classes of notebooks in the sandbox run in
-`make test`).
+every notebook (the browser test, the PDF test, nbgrader's round trip, the
+coursework tests that run whole classes of notebooks in the sandbox and
+JupyterLab on every chapter, not only on three, run in `make test`).
 
 Each end also runs on another kind of CPU than this one (tools/kernel_check.py):
 the lowest end with the generic x86-64 BLAS kernel and SIMD loops (Prescott), the
 newest with the AVX2 ones (Haswell), while `make test` runs the native ones. So
 strict nbval proves the stored outputs under three kernels and at both ends of
 the ranges in one pass per environment. Where a kernel cannot be forced (another
-architecture, another BLAS) the end runs natively and says why. Both run at once, one core each; the tool prints the versions
-it tested, a line per environment and, for a failure, the end of its log
-(the whole log is in .venv-ends/<end>/pytest.log).
+architecture, another BLAS) the end runs natively and says why.
+
+Both run at once, one core each; the tool prints the versions it tested and
+the kernel, a line per environment and, for a failure, the end of its log (the
+whole log is in .venv-ends/<end>/pytest.log).
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ PYTEST = ["-m", "pytest", "tests", "chapters", "-q", "-p", "no:xdist",
           "--deselect", "tests/test_check_submissions.py::test_the_gradebook_the_feedback_and_the_written_answers_of_a_class",
           "--deselect", "tests/test_check_submissions.py::test_limits_are_suggested_from_a_run_of_the_teachers_notebooks",
           "--deselect", "tests/test_student_edition.py::test_student_notebooks_run_and_every_check_says_not_done_yet"]
+# JupyterLab takes about 10 s a chapter: the ends open three chapters that between them use
+# every kind of MyST the chapters have (glossary terms, figure references, exercises, solutions,
+# implementation notes, folded input and output); `make test` opens every chapter.
+LAB_SAMPLE = ("01_neurons.ipynb", "08_adam.ipynb", "11_when_training_fails.ipynb")
+PYTEST += [arg for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")) if path.name not in LAB_SAMPLE
+           for arg in ("--deselect", f"tests/test_jupyterlab.py::test_chapter_reads_in_jupyterlab[{path.name}]")]
 
 
 def tested_pythons() -> list[tuple[int, int]]:
@@ -175,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         log = (env_dir / "pytest.log").open("w", encoding="utf-8")
         runs[end] = (subprocess.Popen([str(env_dir / "bin" / "python"), *PYTEST], cwd=ROOT, env=env, stdout=log,
-                                      stderr=subprocess.STDOUT), log, time.perf_counter())
+                                      stderr=subprocess.STDOUT), log, time.perf_counter(), kernel)
     failed = []
-    for end, (proc, log, start) in runs.items():
+    for end, (proc, log, start, kernel) in runs.items():
         code = proc.wait()
         log.close()
         text = Path(log.name).read_text(encoding="utf-8").splitlines()
@@ -186,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             failed.append(end)
             print("\n".join(text[-60:]))
+            print(f"({end} ran under {kernel}: if only a notebook's output differs, `make kernels` shows "
+                  "whether it depends on the CPU)")
     return 1 if failed else 0
 
 
