@@ -267,8 +267,8 @@ _AXE_RUN_JS = """async tags => {
 }"""
 
 
-def _axe_violations(page) -> tuple[str, list[str]]:
-    """axe-core's version and its report of the page's violations of WCAG 2 levels A and AA, as it
+def _axe_violations(page) -> tuple[str, int, list[str]]:
+    """axe-core's version, the number of rules broken and its report of the page's violations of WCAG 2 levels A and AA, as it
     is drawn (formulas typeset, the theme's light mode, 1280 pixels wide), with everything foldable
     unfolded: each rule broken, with a few of the elements that break it and what to change."""
     assert page.evaluate(_UNFOLD_JS) == 0, "a solution still folded after a click on its title"
@@ -285,7 +285,7 @@ def _axe_violations(page) -> tuple[str, list[str]]:
                 report.append(f"      {summary[:300]}")
         if len(v["nodes"]) > 4:
             report.append(f"    ... and {len(v['nodes']) - 4} more")
-    return result["version"], report
+    return result["version"], len(result["violations"]), report
 
 
 def _check_page(visit, path: str) -> None:
@@ -296,9 +296,8 @@ def _check_page(visit, path: str) -> None:
     if not AXE_JS.is_file():
         pytest.skip(f"axe-core not found at {AXE_JS}: run tools/install_static.sh (`make test` does), "
                     "or set AXE_JS=/path/to/axe.min.js")
-    version, report = _axe_violations(v.page)
+    version, n, report = _axe_violations(v.page)
     if report:
-        n = sum(1 for line in report if not line.startswith(" "))
         pytest.fail(f"{path}: {n} rule{'s' * (n != 1)} of WCAG 2 A/AA violated "
                     f"(axe-core {version}):\n  " + "\n  ".join(report), pytrace=False)
 

@@ -137,14 +137,11 @@ def build(end: str, python: str) -> Path:
 def kernel_env(end: str, python: str) -> tuple[dict, str]:
     """The environment variables that make ``python`` compute as the CPU of ``end`` does, and a
     description; this CPU's own kernel (and why) where that one cannot be forced."""
-    native = kc.probe(kc.base_env(), python)
     machine = kc.MACHINES[KERNELS[end]]
-    reason = kc.why_not(machine, native)
+    env, reason, chosen = kc.forced_env(machine, kc.probe(kc.base_env(), python), python)
     if reason:
         return kc.base_env(), f"this CPU's own kernel ({machine.describe()} not forced: {reason})"
-    env = kc.machine_env(machine, native)
-    chosen = kc.probe(env, python)["blas"]["architecture"]
-    if chosen not in machine.reports:
+    if env is None:
         raise SystemExit(f"{end}: OpenBLAS chose the {chosen} kernel instead of {machine.coretype}")
     return env, f"the kernel of {machine.describe()}"
 

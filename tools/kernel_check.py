@@ -138,6 +138,20 @@ def why_not(machine: Machine, native: dict) -> str | None:
     return None
 
 
+def forced_env(machine: Machine, native: dict, python: str | None = None) -> tuple[dict | None, str | None, str | None]:
+    """The environment that makes ``python`` (by default this one) compute as ``machine`` does,
+    checked with a probe: ``(env, None, None)``; or ``(None, reason, None)`` where this CPU cannot
+    simulate it, or ``(None, None, kernel)`` where OpenBLAS ignored the setting and chose ``kernel``."""
+    reason = why_not(machine, native)
+    if reason:
+        return None, reason, None
+    env = machine_env(machine, native)
+    got = probe(env, python)["blas"]["architecture"]
+    if got not in machine.reports:
+        return None, None, got
+    return env, None, None
+
+
 def plan(names: list[str]) -> tuple[list[tuple[str, dict]], list[tuple[str, str]]]:
     """The environments to run (native first) and the machines skipped, with the reason."""
     native = probe(base_env())
@@ -145,14 +159,9 @@ def plan(names: list[str]) -> tuple[list[tuple[str, dict]], list[tuple[str, str]
     skipped = []
     for name in names:
         machine = MACHINES[name]
-        reason = why_not(machine, native)
-        if reason:
-            skipped.append((machine.describe(), reason))
-            continue
-        env = machine_env(machine, native)
-        got = probe(env)["blas"]["architecture"]
-        if got not in machine.reports:
-            skipped.append((machine.describe(), f"OpenBLAS ignored it and chose {got}"))
+        env, reason, ignored_for = forced_env(machine, native)
+        if env is None:
+            skipped.append((machine.describe(), reason or f"OpenBLAS ignored it and chose {ignored_for}"))
             continue
         runs.append((name, env))
     return runs, skipped
